@@ -1,0 +1,144 @@
+"""The command line: one function per verb, no logic of its own.
+
+Exit codes: 0 success, 1 a check failed (regression), 2 bad input (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable
+
+from ganbench.registry import KINDS, RegistryError
+
+
+class UsageError(Exception):
+    """Bad input from the user: printed as 'error: ...' with exit code 2."""
+
+
+VERBS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def verb(name: str):
+    def deco(fn):
+        VERBS[name] = fn
+        return fn
+    return deco
+
+
+# --- verbs -------------------------------------------------------------------------------
+
+
+@verb("run")
+def cmd_run(a: argparse.Namespace) -> int:
+    from ganbench import report, suite
+    from ganbench.execute import run_suite
+
+    s = suite.load_suite(a.suite)
+    if a.dry_run:
+        print(report.dry_run_listing(s, Path(a.results)))
+        return 0
+    root = Path(a.results)
+    report.save_suite_meta(s, root)
+    out = run_suite(s, root, device=a.device or s.spec.device, vectorize=a.vectorize,
+                    max_group=a.max_group, executor=a.executor, jobs=a.jobs,
+                    progress=not a.no_progress)
+    print(report.run_summary_line(s, out, root))
+    print(report.suite_table(root / s.name, fmt=a.format))
+    return 0
+
+
+@verb("list")
+def cmd_list(a: argparse.Namespace) -> int:
+    from ganbench import report
+
+    print(report.listing(a.kind, fmt="json" if a.json else a.format))
+    return 0
+
+
+@verb("table")
+def cmd_table(a: argparse.Namespace) -> int:
+    from ganbench import report
+
+    print(report.suite_table(Path(a.results_dir), fmt=a.format, rows=a.rows,
+                             columns=a.columns, metrics=a.metrics), end="")
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ganbench", description="Benchmark GAN objectives, "
+                                "training schemes and metrics.")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    r = sub.add_parser("run", help="train every run of a suite and print its table")
+    r.add_argument("suite", help="suite YAML file")
+    r.add_argument("--dry-run", action="store_true", help="list the runs; train nothing")
+    r.add_argument("--results", default="results", help="results root (default: results)")
+    r.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
+                   help="default: the suite's device, else auto (CUDA when present)")
+    r.add_argument("--vectorize", choices=["auto", "off"], default="auto",
+                   help="train compatible runs as one ensemble (default: auto)")
+    r.add_argument("--max-group", type=int, default=64, help="largest ensemble (default 64)")
+    r.add_argument("--executor", choices=["local", "processes"], default="local")
+    r.add_argument("--jobs", type=int, default=2, help="worker processes for --executor processes")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
+
+    li = sub.add_parser("list", help="list registered plug-ins")
+    li.add_argument("kind", nargs="?", default=None, help=f"one of: {', '.join(KINDS)}")
+    li.add_argument("--json", action="store_true")
+    li.add_argument("--format", choices=["text", "markdown"], default="text")
+
+    t = sub.add_parser("table", help="print a paper-style table from results on disk")
+    t.add_argument("results_dir", help="a suite's results folder, e.g. results/mode_collapse")
+    t.add_argument("--rows", nargs="+", default=None)
+    t.add_argument("--columns", nargs="+", default=None)
+    t.add_argument("--metrics", nargs="+", default=None)
+    t.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
+
+    for extra in EXTRA_PARSERS:
+        extra(sub)
+    return p
+
+
+# verbs added by other modules register a parser builder here (kept in one place)
+EXTRA_PARSERS: list[Callable] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ganbench.suite import SuiteError
+
+    _load_extra_verbs()
+    args = parser().parse_args(argv)
+    try:
+        return VERBS[args.verb](args)
+    except SuiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (UsageError, RegistryError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished runs are kept and the rest resume on the next run",
+              file=sys.stderr)
+        return 130
+
+
+def _load_extra_verbs() -> None:
+    import importlib
+
+    for mod in ("ganbench.cli_eval", "ganbench.cli_ci", "ganbench.cli_data"):
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as exc:
+            if exc.name != mod:
+                raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,7 @@
+"""Metrics of generated samples, registered in ``REGISTRY``."""
+
+from ganbench.metrics import modes  # noqa: F401  (registers)
+from ganbench.metrics.base import EvalContext, Metric, MetricError
+from ganbench.metrics.registry import REGISTRY
+
+__all__ = ["REGISTRY", "EvalContext", "Metric", "MetricError"]

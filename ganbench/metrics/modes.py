@@ -1,0 +1,96 @@
+"""Mode coverage on mixtures, with the definitions of VEEGAN and PacGAN.
+
+A sample is *high quality* if it lies within ``n_std`` standard deviations of its nearest
+mode centre (Euclidean distance). A mode is covered if it is the nearest mode of at least
+one high-quality sample; the thresholded variant asks for at least ``min_fraction`` of the
+count a perfect generator would put there (``min_fraction * n / K``).
+``mode_kl`` is KL(histogram of high-quality samples over modes || uniform), the reverse KL
+of PacGAN; with no high-quality sample at all it takes its maximum, log K.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ganbench.metrics.base import EvalContext, Metric, needs_modes
+from ganbench.metrics.registry import REGISTRY
+
+VEEGAN = "Srivastava et al. 2017, VEEGAN (NeurIPS); Lin et al. 2018, PacGAN (NeurIPS)"
+
+
+def mode_histogram(samples: Tensor, centres: Tensor, std: float, n_std: float = 3.0
+                   ) -> tuple[Tensor, Tensor]:
+    """(counts of high-quality samples per mode [K], high-quality mask [N])."""
+    x = samples.reshape(samples.shape[0], -1).to(torch.float64)
+    c = centres.to(x)
+    dist = torch.cdist(x, c)
+    dmin, nearest = dist.min(dim=1)
+    hq = torch.isfinite(dmin) & (dmin <= n_std * std)
+    counts = torch.bincount(nearest[hq], minlength=c.shape[0])
+    return counts, hq
+
+
+class _ModeMetric(Metric):
+    default = True
+
+    def __init__(self, n_std: float = 3.0):
+        if n_std <= 0:
+            raise ValueError("n_std must be > 0")
+        self.n_std = n_std
+
+    def applies(self, dataset):
+        return needs_modes(dataset)
+
+    def hist(self, fake: Tensor, ctx: EvalContext) -> tuple[Tensor, Tensor]:
+        ds = ctx.dataset
+        return mode_histogram(fake, ds.mode_centres(), ds.mode_std(), self.n_std)
+
+
+@REGISTRY.register("modes", description="number of modes covered by high-quality samples",
+                   reference=VEEGAN)
+class Modes(_ModeMetric):
+    direction = "max"
+    band = (1.0, 0.0)
+
+    def __init__(self, n_std: float = 3.0, min_fraction: float = 0.01):
+        super().__init__(n_std)
+        if not 0 <= min_fraction <= 1:
+            raise ValueError("min_fraction must be in [0, 1]")
+        self.min_fraction = min_fraction
+
+    def __call__(self, fake, ctx):
+        counts, _ = self.hist(fake, ctx)
+        need = max(1.0, self.min_fraction * fake.shape[0] / counts.numel())
+        return {"modes": float((counts > 0).sum()),
+                "modes_thresholded": float((counts >= need).sum())}
+
+
+@REGISTRY.register("hq_fraction", description="fraction of samples within n_std std of a mode",
+                   reference=VEEGAN)
+class HQFraction(_ModeMetric):
+    direction = "max"
+    band = (0.05, 0.0)
+
+    def __call__(self, fake, ctx):
+        _, hq = self.hist(fake, ctx)
+        return {"hq_fraction": float(hq.double().mean())}
+
+
+@REGISTRY.register("mode_kl", description="KL(mode histogram of high-quality samples || uniform)",
+                   reference=VEEGAN)
+class ModeKL(_ModeMetric):
+    direction = "min"
+    band = (0.05, 0.0)
+
+    def __call__(self, fake, ctx):
+        counts, _ = self.hist(fake, ctx)
+        k = counts.numel()
+        total = counts.sum()
+        if total == 0:
+            return {"mode_kl": math.log(k)}
+        p = counts.double() / total
+        nz = p > 0
+        return {"mode_kl": float((p[nz] * (p[nz] * k).log()).sum())}

@@ -1,0 +1,7 @@
+"""Generator / critic architectures, registered in ``REGISTRY``."""
+
+from ganbench.models import mlp  # noqa: F401  (registers)
+from ganbench.models.base import Model
+from ganbench.models.registry import REGISTRY
+
+__all__ = ["REGISTRY", "Model"]

@@ -1,0 +1,3 @@
+from ganbench.registry import Registry
+
+REGISTRY = Registry("models")

@@ -1,0 +1,5 @@
+"""The objective registry (kept apart so that modules can import it without cycles)."""
+
+from ganbench.registry import Registry
+
+REGISTRY = Registry("objectives")

@@ -1,0 +1,144 @@
+"""Writing (atomically) and loading run results.
+
+    <root>/<suite>/<run_id>/spec.yaml, metrics.jsonl, summary.json, samples.npz, checkpoint.pt
+
+Every file is written to a temporary name in the same folder and renamed into place, so a
+crash never leaves a half-written file that the loader would take as valid. A run is
+finished when its summary.json exists; the loader reads only finished runs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+STATUSES = ("done", "diverged", "failed")
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def dumps(obj: Any, indent: int | None = None) -> str:
+    return json.dumps(_finite(obj), indent=indent, sort_keys=True, default=_json_default)
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN/inf: write them as null (a diverged metric is 'no value')."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+class RunDir:
+    """The folder of one run."""
+
+    def __init__(self, root: Path | str, suite: str, run_id: str):
+        self.path = Path(root) / suite / run_id
+
+    @property
+    def summary_path(self) -> Path:
+        return self.path / "summary.json"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / "checkpoint.pt"
+
+    def is_finished(self) -> bool:
+        return self.summary_path.is_file()
+
+    def write_spec(self, spec: dict[str, Any]) -> None:
+        atomic_write_text(self.path / "spec.yaml", yaml.safe_dump(spec, sort_keys=False))
+
+    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
+        # rewritten whole at each evaluation (small), so the file is never half a line
+        atomic_write_text(self.path / "metrics.jsonl", "".join(dumps(r) + "\n" for r in rows))
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        p = self.path / "metrics.jsonl"
+        if not p.is_file():
+            return []
+        return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+    def write_samples(self, **arrays: np.ndarray) -> None:
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        atomic_write_bytes(self.path / "samples.npz", buf.getvalue())
+
+    def write_summary(self, summary: dict[str, Any]) -> None:
+        if summary.get("status") not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}")
+        atomic_write_text(self.summary_path, dumps(summary, indent=2))
+
+    def read_summary(self) -> dict[str, Any]:
+        return json.loads(self.summary_path.read_text())
+
+
+def load_results(results_dir: Path | str) -> pd.DataFrame:
+    """One row per finished run: labels (as columns), status, and final metrics.
+
+    ``results_dir`` is a suite folder (results/<suite>) or a root holding several suites.
+    """
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"no results folder at {root}")
+    rows = []
+    for summary in sorted(root.glob("**/summary.json")):
+        try:
+            s = json.loads(summary.read_text())
+            spec = yaml.safe_load((summary.parent / "spec.yaml").read_text())
+        except (OSError, ValueError, yaml.YAMLError):
+            continue  # unreadable: not a finished run
+        row: dict[str, Any] = {"suite": spec.get("suite"), "run_id": spec.get("run_id"),
+                               "seed": spec["config"].get("seed"), "status": s.get("status"),
+                               "diverged_step": s.get("diverged_step"),
+                               "group": s.get("group")}
+        for k, v in (spec.get("labels") or {}).items():
+            row[k] = v
+        for k, v in (s.get("metrics") or {}).items():
+            row[f"metric:{k}"] = np.nan if v is None else v
+        for k, v in (s.get("timings") or {}).items():
+            row[f"time:{k}"] = v
+        rows.append(row)
+    if not rows:
+        raise FileNotFoundError(f"no finished runs under {root}")
+    return pd.DataFrame(rows)
+
+
+def metric_columns(df: pd.DataFrame) -> list[str]:
+    return [c[len("metric:"):] for c in df.columns if c.startswith("metric:")]

@@ -1,0 +1,517 @@
+"""Suite files: schema, validation, expansion into runs, run ids.
+
+A suite is a YAML mapping::
+
+    name: mode_collapse            # optional, default: the file's stem
+    base:                          # every run starts from this config
+      dataset: ring                # a plug-in: "name" or {name: ..., param: value, ...}
+      objective: nonsaturating
+      scheme: {name: alternating, d_steps: 1}
+      model: {name: mlp, width: 128}
+      optimizer: {lr_g: 1.0e-4, lr_d: 1.0e-4}
+      training: {iterations: 2000, batch_size: 256}
+      evaluation: {every: 500, samples: 2500, metrics: [modes, hq_fraction]}
+    grid:                          # axis -> values; runs are the product of the axes
+      dataset: [ring, grid]
+      objective: [minimax, nonsaturating]
+      seed: [0, 1, 2]
+    cases:                         # extra runs: overrides of base, crossed with the
+      - {scheme: {name: unrolled, k: 5}, objective: minimax}   # grid axes they leave open
+    table: {rows: [objective, scheme], columns: [dataset], metrics: [modes, hq_fraction]}
+
+Axes may be dotted paths into the run config (``optimizer.lr_d``). Every error names the
+file, the key path and what was expected; nothing runs until the whole suite is valid.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ganbench.registry import RegistryError, plugin_params, registry, unknown_message
+
+PLUGIN_KEYS = {  # run-config key -> registry kind
+    "dataset": "datasets",
+    "objective": "objectives",
+    "regularizer": "regularizers",
+    "scheme": "schemes",
+    "model": "models",
+}
+RUN_KEYS = [*PLUGIN_KEYS, "optimizer", "training", "evaluation", "seed"]
+
+
+class SuiteError(Exception):
+    """Invalid suite: a list of (key path, message), reported against one file."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        lines = [f"{self.source}: {p}: {m}" if p else f"{self.source}: {m}"
+                 for p, m in self.problems]
+        return "invalid suite\n" + "\n".join("  " + line for line in lines)
+
+
+# --- fixed sections ------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False)
+
+
+class OptimizerCfg(_Strict):
+    name: Literal["adam", "sgd"] = "adam"
+    lr_g: float = Field(1e-4, gt=0)
+    lr_d: float = Field(1e-4, gt=0)
+    beta1: float = Field(0.5, ge=0, lt=1)
+    beta2: float = Field(0.999, ge=0, lt=1)
+    momentum: float = Field(0.0, ge=0, lt=1)
+
+
+class TrainingCfg(_Strict):
+    iterations: int = Field(2000, ge=1)
+    batch_size: int = Field(256, ge=2)
+    ema: float = Field(0.0, ge=0, lt=1, description="EMA decay of generator weights; 0 = off")
+
+
+class MetricRef(_Strict):
+    name: str
+    params: dict[str, Any] = {}
+
+
+class EvaluationCfg(_Strict):
+    every: int = Field(500, ge=1)
+    samples: int = Field(2500, ge=10)
+    metrics: list[str | dict[str, Any]] | None = None
+
+
+class TableCfg(_Strict):
+    rows: list[str] = ["objective", "scheme"]
+    columns: list[str] = ["dataset"]
+    metrics: list[str] | None = None
+    title: str | None = None
+
+
+class SuiteFile(_Strict):
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    base: dict[str, Any] = {}
+    grid: dict[str, list[Any]] = {}
+    cases: list[dict[str, Any]] = []
+    table: TableCfg = TableCfg()
+    check: dict[str, dict[str, float]] = {}  # metric -> {abs: .., rel: ..} band overrides
+
+
+SECTION_MODELS = {"optimizer": OptimizerCfg, "training": TrainingCfg, "evaluation": EvaluationCfg}
+
+DEFAULT_BASE: dict[str, Any] = {
+    "dataset": "ring",
+    "objective": "nonsaturating",
+    "regularizer": None,
+    "scheme": "alternating",
+    "model": "mlp",
+    "optimizer": {},
+    "training": {},
+    "evaluation": {},
+    "seed": 0,
+}
+
+
+# --- runs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One fully resolved point of the grid."""
+
+    suite: str
+    config: dict[str, Any]
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return run_id(self.config)
+
+    @property
+    def seed(self) -> int:
+        return int(self.config["seed"])
+
+    def group_key(self, drop: tuple[str, ...] = ("seed",)) -> str:
+        """Hash of the config without the given (dotted) keys: runs that differ only there."""
+        cfg = copy.deepcopy(self.config)
+        for key in drop:
+            _pop_path(cfg, key)
+        return run_id(cfg)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"suite": self.suite, "run_id": self.run_id, "labels": self.labels,
+                "config": self.config}
+
+
+def canonical(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def run_id(config: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(config).encode()).hexdigest()[:12]
+
+
+@dataclass
+class Suite:
+    name: str
+    source: str
+    spec: SuiteFile
+    runs: list[RunSpec]
+
+    @property
+    def table(self) -> TableCfg:
+        return self.spec.table
+
+
+# --- plug-in references ----------------------------------------------------------------
+
+
+def split_ref(value: Any, path: str, problems: list) -> tuple[str, dict[str, Any]] | None:
+    """"name" or {name: ..., params...} or {name: ..., params: {...}} -> (name, params)."""
+    if isinstance(value, str):
+        return value, {}
+    if isinstance(value, dict) and isinstance(value.get("name"), str):
+        rest = {k: v for k, v in value.items() if k != "name"}
+        if set(rest) == {"params"} and isinstance(rest["params"], dict):
+            rest = dict(rest["params"])
+        return value["name"], rest
+    problems.append((path, f"expected a name or a mapping with 'name', got {value!r}"))
+    return None
+
+
+def check_param(name: str, value: Any, default: Any, path: str, problems: list) -> Any:
+    """Coerce ``value`` to the type of the parameter's default (int -> float is allowed)."""
+    if default is None:
+        return value
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        want = "a boolean"
+    elif isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        want = "an integer"
+    elif isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        want = "a number"
+    elif isinstance(default, str):
+        if isinstance(value, str):
+            return value
+        want = "a string"
+    elif isinstance(default, (list, tuple)):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        want = "a list"
+    else:
+        return value
+    problems.append((f"{path}.{name}", f"expected {want}, got {value!r}"))
+    return value
+
+
+def resolve_plugin(kind: str, value: Any, path: str, problems: list) -> dict[str, Any] | None:
+    ref = split_ref(value, path, problems)
+    if ref is None:
+        return None
+    name, given = ref
+    reg = registry(kind)
+    if name not in reg:
+        problems.append((path, unknown_message(kind.rstrip("s"), name, reg.names())))
+        return None
+    entry = reg.entry(name)
+    defaults = entry.params()
+    n_before = len(problems)
+    params = {}
+    for key, default in defaults.items():
+        if key in given:
+            params[key] = check_param(key, given[key], default, path, problems)
+        elif default is None and key in _required(entry):
+            problems.append((f"{path}.{key}", f"required parameter of {kind} {name!r}"))
+        else:
+            params[key] = _plain(default)
+    for key in given:
+        if key not in defaults:
+            valid = ", ".join(defaults) or "(none)"
+            problems.append((f"{path}.{key}", f"unknown parameter of {name!r}; valid: {valid}"))
+    if len(problems) == n_before:
+        try:  # the plug-in's own checks (ranges etc.), before anything runs
+            entry.create(**params)
+        except (ValueError, TypeError, RegistryError) as exc:
+            problems.append((path, f"{name}: {exc}"))
+    return {"name": name, "params": params}
+
+
+def _required(entry) -> set[str]:
+    import inspect
+
+    sig = inspect.signature(entry.obj)
+    return {p.name for p in sig.parameters.values()
+            if p.default is inspect.Parameter.empty and p.name != "self"
+            and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+
+
+def _plain(v: Any) -> Any:
+    return list(v) if isinstance(v, tuple) else v
+
+
+# --- loading and expansion ---------------------------------------------------------------
+
+
+def _set_path(cfg: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = cfg
+    for k in keys[:-1]:
+        if not isinstance(node.get(k), dict):
+            # a plug-in given as a bare name becomes {name: ...} so a param can be set
+            node[k] = {"name": node[k]} if isinstance(node.get(k), str) else {}
+        node = node[k]
+    node[keys[-1]] = value
+
+
+def _pop_path(cfg: dict, dotted: str) -> None:
+    keys = dotted.split(".")
+    node = cfg
+    for k in keys[:-1]:
+        node = node.get(k) if isinstance(node, dict) else None
+        if node is None:
+            return
+    if isinstance(node, dict):
+        node.pop(keys[-1], None)
+        node.get("params", {}).pop(keys[-1], None) if isinstance(node.get("params"), dict) else None
+
+
+def _get_path(cfg: dict, dotted: str) -> Any:
+    node: Any = cfg
+    for k in dotted.split("."):
+        if not isinstance(node, dict) or k not in node:
+            return None
+        node = node[k]
+    return node
+
+
+def label(value: Any) -> str:
+    """Short text for a grid value: 'unrolled(k=5)', 'ring', '0.0001'."""
+    if value is None:
+        return "none"
+    if isinstance(value, dict) and "name" in value:
+        rest = {k: v for k, v in value.items() if k != "name"}
+        if set(rest) == {"params"} and isinstance(rest["params"], dict):
+            rest = rest["params"]
+        if not rest:
+            return str(value["name"])
+        return f"{value['name']}({', '.join(f'{k}={v}' for k, v in rest.items())})"
+    if isinstance(value, dict):
+        return ",".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any]:
+    """Validate one merged run config and fill every default."""
+    out: dict[str, Any] = {}
+    for key in raw:
+        if key not in RUN_KEYS:
+            problems.append((f"{path}.{key}" if path else key,
+                             unknown_message("run key", key, RUN_KEYS)))
+    for key, kind in PLUGIN_KEYS.items():
+        value = raw.get(key)
+        at = f"{path}.{key}" if path else key
+        if value is None:
+            if key != "regularizer":
+                problems.append((at, f"a {key} is required"))
+            out[key] = None
+            continue
+        out[key] = resolve_plugin(kind, value, at, problems)
+    # objective presets name their regularizer (e.g. wgan_gp = wgan + gp)
+    obj = out.get("objective")
+    if obj and raw.get("regularizer") is None:
+        preset = registry("objectives").entry(obj["name"]).meta.get("regularizer")
+        if preset:
+            out["regularizer"] = resolve_plugin("regularizers", preset, f"{path}.objective", problems)
+    for key, model in SECTION_MODELS.items():
+        at = f"{path}.{key}" if path else key
+        value = raw.get(key) or {}
+        try:
+            out[key] = model.model_validate(value).model_dump()
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ".".join(str(x) for x in err["loc"])
+                problems.append((f"{at}.{loc}" if loc else at, err["msg"]))
+            out[key] = None
+    seed = raw.get("seed", 0)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        problems.append((f"{path}.seed" if path else "seed", f"expected an integer >= 0, got {seed!r}"))
+    out["seed"] = seed
+    if out.get("evaluation") is not None and out.get("dataset") is not None:
+        out["evaluation"]["metrics"] = resolve_metrics(out, f"{path}.evaluation.metrics", problems)
+    tr, ev = out.get("training"), out.get("evaluation")
+    if tr and ev and ev["every"] > tr["iterations"]:
+        ev["every"] = tr["iterations"]
+    return out
+
+
+def resolve_metrics(cfg: dict[str, Any], path: str, problems: list) -> list[dict[str, Any]]:
+    from ganbench.data import REGISTRY as DATASETS
+
+    reg = registry("metrics")
+    try:
+        ds = DATASETS.create(cfg["dataset"]["name"], **cfg["dataset"]["params"])
+    except Exception:  # already reported by resolve_plugin
+        return []
+    given = cfg["evaluation"]["metrics"]
+    if given is None:  # defaults that apply to this dataset
+        given = [e.name for e in reg.entries()
+                 if getattr(e.obj, "default", False) and e.create().applies(ds) is None]
+    out = []
+    for i, m in enumerate(given):
+        r = resolve_plugin("metrics", m, f"{path}[{i}]", problems)
+        if r is None:
+            continue
+        why = reg.create(r["name"], **r["params"]).applies(ds)
+        if why:
+            problems.append((f"{path}[{i}]", f"metric {r['name']!r} {why}"))
+        out.append(r)
+    return out
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if "." in k:
+            _set_path(out, k, copy.deepcopy(v))
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def expand(spec: SuiteFile, name: str, source: str) -> list[RunSpec]:
+    problems: list[tuple[str, str]] = []
+    base = _merge(DEFAULT_BASE, spec.base)
+    for axis, values in spec.grid.items():
+        if axis.split(".")[0] not in RUN_KEYS:
+            problems.append((f"grid.{axis}", unknown_message("run key", axis.split('.')[0], RUN_KEYS)))
+        if not values:
+            problems.append((f"grid.{axis}", "expected a non-empty list of values"))
+    if problems:
+        raise SuiteError(source, problems)
+
+    label_axes = list(dict.fromkeys([*spec.grid, *spec.table.rows, *spec.table.columns]))
+    points: list[tuple[str, dict]] = []  # (where, overrides)
+    axes = list(spec.grid)
+    for combo in itertools.product(*(range(len(spec.grid[a])) for a in axes)):
+        over = {a: spec.grid[a][i] for a, i in zip(axes, combo)}
+        where = ", ".join(f"grid.{a}[{i}]" for a, i in zip(axes, combo))
+        points.append((where, over))
+    for ci, case in enumerate(spec.cases):
+        open_axes = [a for a in axes if a not in case and a.split(".")[0] not in case]
+        for combo in itertools.product(*(range(len(spec.grid[a])) for a in open_axes)):
+            over = {a: spec.grid[a][i] for a, i in zip(open_axes, combo)}
+            over.update(case)
+            points.append((f"cases[{ci}]", over))
+
+    runs: list[RunSpec] = []
+    seen: dict[str, str] = {}
+    for where, over in points:
+        merged = _merge(base, over)
+        n_before = len(problems)
+        cfg = resolve_run(merged, "", problems)
+        if len(problems) > n_before:
+            # report the path inside the suite file: the axis or case the value came from
+            problems[n_before:] = [(_where_path(p, where, over), m) for p, m in problems[n_before:]]
+            continue
+        labels = {a: label(_get_path(merged, a)) for a in label_axes}
+        spec_ = RunSpec(name, cfg, labels)
+        if spec_.run_id in seen:
+            continue  # the same run reached twice (e.g. a case equal to a grid point)
+        seen[spec_.run_id] = where
+        runs.append(spec_)
+    if problems:
+        raise SuiteError(source, _dedupe(problems))
+    if not runs:
+        raise SuiteError(source, [("grid", "the suite expands into no runs")])
+    _check_table(spec, label_axes, runs, source)
+    return runs
+
+
+def _where_path(path: str, where: str, over: dict) -> str:
+    top = path.split(".")[0].split("[")[0]
+    for key in over:
+        if key == top or key.split(".")[0] == top:
+            if where.startswith("cases"):
+                return f"{where}.{path}"
+            for part in where.split(", "):
+                if part.startswith(f"grid.{key}["):
+                    rest = path[len(key):] if path.startswith(key) else ""
+                    return part + rest
+    return f"base.{path}"
+
+
+def _dedupe(problems: list) -> list:
+    return list(dict.fromkeys(problems))
+
+
+def _check_table(spec: SuiteFile, axes: list[str], runs: list[RunSpec], source: str) -> None:
+    problems = []
+    for part in ("rows", "columns"):
+        for i, a in enumerate(getattr(spec.table, part)):
+            if a.split(".")[0] not in RUN_KEYS:
+                problems.append((f"table.{part}[{i}]", unknown_message("table axis", a, RUN_KEYS)))
+    if spec.table.metrics:
+        names = {m["name"] for r in runs for m in r.config["evaluation"]["metrics"]}
+        metric_names = set(registry("metrics").names())
+        for i, m in enumerate(spec.table.metrics):
+            base = m if m in metric_names else next((n for n in metric_names if m.startswith(n + "_")), None)
+            if base is None or base not in names:
+                problems.append((f"table.metrics[{i}]",
+                                 unknown_message("evaluated metric", m, sorted(names))))
+    for metric in spec.check:
+        if metric not in registry("metrics"):
+            problems.append((f"check.{metric}", unknown_message("metric", metric, registry("metrics").names())))
+    if problems:
+        raise SuiteError(source, problems)
+
+
+def load_suite(path: str | Path) -> Suite:
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise SuiteError(source, [("", "no such suite file")])
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SuiteError(source, [("", f"not valid YAML: {exc}")]) from None
+    return parse_suite(raw, source, default_name=path.stem)
+
+
+def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite") -> Suite:
+    if not isinstance(raw, dict):
+        raise SuiteError(source, [("", f"expected a mapping at the top level, got {type(raw).__name__}")])
+    try:
+        spec = SuiteFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                fields = list(SuiteFile.model_fields)
+                msg = unknown_message("key", str(err["loc"][-1]), fields) if len(err["loc"]) == 1 else msg
+            problems.append((loc, msg))
+        raise SuiteError(source, problems) from None
+    name = spec.name or default_name
+    return Suite(name, source, spec, expand(spec, name, source))
