@@ -71,8 +71,12 @@ class Game:
         return lambda x: functional_call(self.D, d_params, (x,))
 
     # --- losses (one per member, [E]) ----------------------------------------------
+    def _inputs(self, x: Tensor) -> Tensor:
+        return x if self.regularizer is None else self.regularizer.perturb(x, self.reg_rng.rand)
+
     def d_loss(self, real: Tensor, fake: Tensor, d_params: Params | None = None) -> Tensor:
         critic = self.critic(d_params)
+        real, fake = self._inputs(real), self._inputs(fake)
         loss = self.objective.d_loss(critic(real), critic(fake))
         if self.regularizer is not None and self.regularizer.weight:
             pen = self.regularizer.penalty(critic, real, fake, self.reg_rng.rand)
@@ -83,8 +87,8 @@ class Game:
     def g_loss(self, z: Tensor, real: Tensor | None = None, d_params: Params | None = None,
                g_params: Params | None = None) -> Tensor:
         critic = self.critic(d_params)
-        d_fake = critic(self.generate(z, g_params))
-        d_real = critic(real) if real is not None else None
+        d_fake = critic(self._inputs(self.generate(z, g_params)))
+        d_real = critic(self._inputs(real)) if real is not None else None
         return self.objective.g_loss(d_fake, d_real)
 
     def needs_real_for_g(self) -> bool:

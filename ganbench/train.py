@@ -114,7 +114,9 @@ class EMA:
 
 def evaluate_member(built: Built, i: int, fake: Tensor, real: Tensor, seed: int,
                     device: torch.device, timings: dict[str, float]) -> tuple[dict, dict]:
-    ctx = EvalContext(real=real, dataset=built.dataset, device=device, seed=seed)
+    ctx = EvalContext(real=real, dataset=built.dataset, device=device, seed=seed,
+                      extras={"critic": member_critic(built.game, i),
+                              "objective": built.game.objective})
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
     for name, metric in built.metrics.items():
@@ -126,6 +128,18 @@ def evaluate_member(built: Built, i: int, fake: Tensor, real: Tensor, seed: int,
             errors[name] = f"{type(exc).__name__}: {exc}"
         timings[f"eval_{name}_s"] = timings.get(f"eval_{name}_s", 0.0) + time.perf_counter() - t0
     return values, errors
+
+
+def member_critic(game: Game, i: int):
+    """The training critic of member i as a function [N, ...] -> [N] raw outputs."""
+
+    @torch.no_grad()
+    def critic(x: Tensor) -> Tensor:
+        dev = game.alive.device
+        xs = x.to(dev).unsqueeze(0).expand(game.members, *x.shape)
+        return game.D(xs)[i].cpu()
+
+    return critic
 
 
 def member_state(module: torch.nn.Module, i: int) -> dict[str, Tensor]:

@@ -3,7 +3,8 @@
 Contract: ``penalty(critic, real, fake, rand)`` returns the unweighted penalty per ensemble
 member ([E]); ``critic`` maps [E, N, ...] inputs to [E, N] raw outputs, ``rand(*shape)``
 draws uniform [0, 1) numbers of shape [E, *shape] from each member's own generator (so a
-member is reproducible alone). ``after_critic_step(params)`` acts on the critic's
+member is reproducible alone). ``perturb(x, rand)`` may transform the critic's inputs (instance noise).
+``after_critic_step(params)`` acts on the critic's
 parameters after each of its updates (weight clipping). The trainer multiplies the penalty
 by the regularizer's ``weight``.
 """
@@ -31,6 +32,11 @@ class Regularizer:
 
     def after_critic_step(self, params: list[Tensor]) -> None:
         return None
+
+    def perturb(self, x: Tensor, rand: Rand) -> Tensor:
+        """Transform the critic's inputs (real and fake alike) before the critic sees them
+        during the critic's and generator's losses (instance noise). Default: identity."""
+        return x
 
 
 def input_grad(critic: Critic, x: Tensor) -> tuple[Tensor, Tensor]:

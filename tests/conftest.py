@@ -1,0 +1,22 @@
+import os
+
+import pytest
+import torch
+
+# every test runs on the CPU, with few threads (CI has two cores)
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+@pytest.fixture
+def tiny_suite_dict():
+    """A suite that trains in about a second."""
+    return {
+        "base": {
+            "model": {"name": "mlp", "latent_dim": 4, "width": 16, "depth": 1},
+            "optimizer": {"lr_g": 1e-3, "lr_d": 1e-3},
+            "training": {"iterations": 20, "batch_size": 32},
+            "evaluation": {"every": 10, "samples": 200, "metrics": ["modes", "hq_fraction"]},
+        },
+        "grid": {"objective": ["minimax", "nonsaturating"], "seed": [0, 1]},
+    }
