@@ -331,6 +331,9 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
     for key, kind in PLUGIN_KEYS.items():
         value = raw.get(key)
         at = f"{path}.{key}" if path else key
+        if key == "regularizer" and value == "none":
+            out[key] = None  # explicitly none: no preset regularizer either
+            continue
         if value is None:
             if key != "regularizer":
                 problems.append((at, f"a {key} is required"))
@@ -339,7 +342,7 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
         out[key] = resolve_plugin(kind, value, at, problems)
     # objective presets name their regularizer (e.g. wgan_gp = wgan + gp)
     obj = out.get("objective")
-    if obj and raw.get("regularizer") is None:
+    if obj and raw.get("regularizer") is None:  # not given (or null): the preset's
         preset = registry("objectives").entry(obj["name"]).meta.get("regularizer")
         if preset:
             out["regularizer"] = resolve_plugin("regularizers", preset, f"{path}.objective", problems)
@@ -358,7 +361,8 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
         problems.append((f"{path}.seed" if path else "seed", f"expected an integer >= 0, got {seed!r}"))
     out["seed"] = seed
     if out.get("evaluation") is not None and out.get("dataset") is not None:
-        out["evaluation"]["metrics"] = resolve_metrics(out, f"{path}.evaluation.metrics", problems)
+        at = f"{path}.evaluation.metrics" if path else "evaluation.metrics"
+        out["evaluation"]["metrics"] = resolve_metrics(out, at, problems)
     tr, ev = out.get("training"), out.get("evaluation")
     if tr and ev and ev["every"] > tr["iterations"]:
         ev["every"] = tr["iterations"]

@@ -14,17 +14,23 @@ from ganbench.registry import registry, unknown_message
 FORMATS = ("text", "markdown", "latex", "csv")
 
 
-def metric_direction(key: str) -> str | None:
-    """Direction of a metric entry ('modes_thresholded' inherits from 'modes')."""
+def registered_metric(key: str) -> str | None:
+    """The registered metric an entry belongs to ('modes_thresholded' -> 'modes')."""
     reg = registry("metrics")
     name = key
     while name:
         if name in reg:
-            if key.endswith(("_ci_low", "_ci_high", "_bits_ci_low", "_bits_ci_high", "_n")):
-                return None
-            return getattr(reg.get(name), "direction", None)
+            return name
         name = name.rsplit("_", 1)[0] if "_" in name else ""
     return None
+
+
+def metric_direction(key: str) -> str | None:
+    """Direction of a metric entry (sub-entries inherit it; CI bounds have none)."""
+    name = registered_metric(key)
+    if name is None or key.endswith(("_ci_low", "_ci_high", "_n")):
+        return None
+    return getattr(registry("metrics").get(name), "direction", None)
 
 
 @dataclass
@@ -64,10 +70,13 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str],
             labels = [c for c in df.columns if not c.startswith(("metric:", "time:"))]
             raise ValueError(unknown_message("table axis", axis, labels))
     available = {c[len("metric:"):] for c in df.columns if c.startswith("metric:")}
-    for m in metrics:
-        if m not in available:
-            raise ValueError(unknown_message("metric", m, sorted(available)))
     df = df.copy()
+    for m in metrics:
+        if m in available:
+            continue
+        if registered_metric(m) is None:
+            raise ValueError(unknown_message("metric", m, sorted(available)))
+        df[f"metric:{m}"] = np.nan  # a known metric no run reported (e.g. all diverged)
     for axis in [*rows, *columns]:
         df[axis] = df[axis].astype(str)
     row_keys = list(dict.fromkeys(tuple(r) for r in df[rows].itertuples(index=False))) if rows else [()]

@@ -1,0 +1,101 @@
+"""End-to-end tests of the command line on the smoke suite, in a temporary folder."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ganbench.cli import main
+
+ROOT = Path(__file__).parents[1]
+SMOKE = ROOT / "suites" / "smoke.yaml"
+
+
+def test_run_rerun_and_table(tmp_path, capsys):
+    res = tmp_path / "results"
+    assert main(["run", str(SMOKE), "--results", str(res), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "0 already finished" in out and "minimax" in out and "nonsaturating" in out
+    runs = [p for p in (res / "smoke").iterdir() if p.is_dir()]
+    assert runs and all((p / "summary.json").is_file() for p in runs)
+
+    assert main(["run", str(SMOKE), "--results", str(res), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"{len(runs)} already finished" in out and "0 done" in out
+
+    assert main(["table", str(res / "smoke"), "--format", "markdown"]) == 0
+    md = capsys.readouterr().out
+    assert md.splitlines()[0].startswith("| objective | scheme | ring / modes")
+    assert main(["table", str(res / "smoke"), "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("objective,scheme,")
+    assert main(["table", str(res / "smoke"), "--format", "latex"]) == 0
+    assert "\\begin{tabular}" in capsys.readouterr().out
+
+
+def test_dry_run_lists_runs_and_writes_nothing(tmp_path, capsys):
+    res = tmp_path / "results"
+    assert main(["run", str(SMOKE), "--dry-run", "--results", str(res)]) == 0
+    out = capsys.readouterr().out
+    assert "to run" in out and "runs (0 finished)" in out
+    assert not res.exists()
+
+
+BAD = [
+    ("colour: red\n", "unknown key 'colour'"),
+    ("grid: {objective: [minmax]}\n", "grid.objective[0]: unknown objective 'minmax'"),
+    ("base: {training: {iterations: -1}}\n", "base.training.iterations"),
+    ("base: {dataset: {name: ring, modes: 2.5}}\n", "base.dataset.modes: expected an integer"),
+    ("grid: {objective: [minimax}\n", "not valid YAML"),
+]
+
+
+@pytest.mark.parametrize("text, words", BAD)
+def test_bad_suites_exit_2_and_write_nothing(tmp_path, capsys, text, words):
+    suite = tmp_path / "bad.yaml"
+    suite.write_text(text)
+    res = tmp_path / "results"
+    assert main(["run", str(suite), "--results", str(res)]) == 2
+    err = capsys.readouterr().err
+    assert "bad.yaml" in err and words in err
+    assert not res.exists()
+
+
+def test_list(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for kind in ("objectives:", "schemes:", "datasets:", "metrics:"):
+        assert kind in out
+    assert main(["list", "objectives", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)
+    assert {"minimax", "nonsaturating"} <= {i["name"] for i in items}
+    assert all(i["reference"] and i["description"] for i in items)
+    assert main(["list", "objectivs"]) == 2
+    assert "did you mean 'objectives'" in capsys.readouterr().err
+
+
+def test_table_of_missing_folder_exits_2(tmp_path, capsys):
+    assert main(["table", str(tmp_path / "nothing")]) == 2
+    assert "no results folder" in capsys.readouterr().err
+
+
+def test_diverged_runs_are_counted_in_the_table(tmp_path, capsys):
+    suite = yaml.safe_load(SMOKE.read_text())
+    suite["base"]["optimizer"] = {"name": "sgd", "lr_g": 1e-3, "lr_d": 1e30}
+    suite["grid"]["objective"] = ["minimax"]
+    p = tmp_path / "div.yaml"
+    p.write_text(yaml.safe_dump(suite))
+    assert main(["run", str(p), "--results", str(tmp_path / "r"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "2 diverged" in out and "(2 div)" in out
+
+
+def test_console_script_is_installed(tmp_path):
+    exe = shutil.which("ganbench") or str(Path(sys.executable).parent / "ganbench")
+    r = subprocess.run([exe, "run", str(SMOKE), "--dry-run", "--results", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "runs (0 finished)" in r.stdout
