@@ -5,7 +5,8 @@ import torch
 
 # every test runs on the CPU, with few threads (CI has two cores)
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# under pytest-xdist each worker gets one thread so that workers do not fight for cores
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, torch.get_num_threads()))
 
 
 @pytest.fixture
