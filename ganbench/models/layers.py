@@ -19,6 +19,19 @@ def member_uniform(gens: list[torch.Generator], shape: tuple[int, ...], bound: f
     return torch.stack([(torch.rand(shape, generator=g) * 2 - 1) * bound for g in gens])
 
 
+def spectral_normalize(weight: Tensor, u: Tensor, update: bool) -> Tensor:
+    """weight [E, in, out] divided by its largest singular value per member, estimated by
+    one power iteration per call (Miyato et al. 2018) from the running estimate u [E, out],
+    which is updated in place when ``update``."""
+    with torch.no_grad():
+        v = F.normalize(torch.einsum("eio,eo->ei", weight, u), dim=-1)
+        u_new = F.normalize(torch.einsum("eio,ei->eo", weight, v), dim=-1)
+        if update:
+            u.copy_(u_new)
+    sigma = torch.einsum("ei,eio,eo->e", v, weight, u_new)
+    return weight / sigma[:, None, None]
+
+
 class EnsembleLinear(nn.Module):
     """y[e] = x[e] @ W[e] + b[e]; PyTorch's default (uniform +-1/sqrt(fan_in)) init."""
 
@@ -40,15 +53,7 @@ class EnsembleLinear(nn.Module):
     def effective_weight(self, weight: Tensor) -> Tensor:
         if not self.spectral_norm:
             return weight
-        # one power iteration per call (Miyato et al. 2018); u is a running estimate
-        with torch.no_grad():
-            u = self.u
-            v = F.normalize(torch.einsum("eio,eo->ei", weight, u), dim=-1)
-            u = F.normalize(torch.einsum("eio,ei->eo", weight, v), dim=-1)
-            if self.training:
-                self.u.copy_(u)
-        sigma = torch.einsum("ei,eio,eo->e", v, weight, u)
-        return weight / sigma[:, None, None]
+        return spectral_normalize(weight, self.u, update=self.training)
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.baddbmm(self.bias, x, self.effective_weight(self.weight))

@@ -1,0 +1,285 @@
+"""DCGAN convolutional generator and critic (Radford et al. 2016) in the ensemble convention.
+
+Every parameter and buffer carries the member axis first. Inside the network an ensemble
+batch [E, N, C, H, W] is packed as [N, E*C, H, W] and each convolution runs once with
+``groups=E`` (the HFTA trick: E independent networks as one grouped kernel); batch and
+layer norm act per member on the packed channels. Member e only ever touches slice e of
+each tensor, so a member trained in a group is the same network trained alone.
+
+Sizes: the generator projects the code to an s0 x s0 map (s0 = 4, or 7 for 28 px) and
+doubles it with stride-2 transposed convolutions; the critic mirrors it. Supported: square
+images whose side halves down to s0 in {4..7}, e.g. 8, 16, 28, 32, 64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ganbench.models.base import Model
+from ganbench.models.layers import spectral_normalize
+from ganbench.models.registry import REGISTRY
+
+# regularizers that differentiate the critic per sample: batch norm would couple samples
+GRADIENT_PENALTIES = {"gp", "wgan_gp", "r1", "r2", "dragan", "lipschitz", "lp"}
+CRITIC_NORMS = ("auto", "none", "batch", "layer", "spectral")
+GENERATOR_NORMS = ("batch", "none")
+
+
+def member_normal(gens: list[torch.Generator], shape: tuple[int, ...], mean: float, std: float
+                  ) -> Tensor:
+    return torch.stack([torch.randn(shape, generator=g) * std + mean for g in gens])
+
+
+def pack(x: Tensor) -> Tensor:
+    """[E, N, C, H, W] -> [N, E*C, H, W]."""
+    e, n = x.shape[:2]
+    return x.transpose(0, 1).reshape(n, e * x.shape[2], *x.shape[3:])
+
+
+def unpack(x: Tensor, members: int) -> Tensor:
+    """[N, E*C, H, W] -> [E, N, C, H, W]."""
+    n, ec = x.shape[:2]
+    return x.reshape(n, members, ec // members, *x.shape[2:]).transpose(0, 1)
+
+
+def plan_sizes(side: int) -> tuple[int, int]:
+    """(s0, number of stride-2 stages) such that side = s0 * 2**stages, 4 <= s0 <= 7."""
+    s0, stages = side, 0
+    while s0 % 2 == 0 and s0 // 2 >= 4:
+        s0, stages = s0 // 2, stages + 1
+    if stages == 0 or s0 > 7:
+        raise ValueError(f"dcgan supports square images of side s0 * 2**k with 4 <= s0 <= 7 "
+                         f"and k >= 1 (8, 16, 28, 32, 64, ...), got {side}")
+    return s0, stages
+
+
+class EnsembleConv2d(nn.Module):
+    """Grouped (transposed) convolution on packed inputs; weight [E, Cout, Cin, k, k]
+    ([E, Cin, Cout, k, k] when transposed, as PyTorch orders it), DCGAN init N(0, 0.02)."""
+
+    def __init__(self, gens: list[torch.Generator], cin: int, cout: int, kernel: int,
+                 stride: int = 1, padding: int = 0, transposed: bool = False,
+                 bias: bool = True, spectral_norm: bool = False):
+        super().__init__()
+        if spectral_norm and transposed:
+            raise ValueError("spectral norm is implemented for (critic) convolutions only")
+        self.cin, self.cout, self.stride, self.padding = cin, cout, stride, padding
+        self.transposed = transposed
+        shape = (cin, cout, kernel, kernel) if transposed else (cout, cin, kernel, kernel)
+        self.weight = nn.Parameter(member_normal(gens, shape, 0.0, 0.02))
+        self.bias = nn.Parameter(torch.zeros(len(gens), cout)) if bias else None
+        self.spectral_norm = spectral_norm
+        if spectral_norm:
+            u = torch.stack([torch.randn(cout, generator=g) for g in gens])
+            self.register_buffer("u", F.normalize(u, dim=-1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        w = self.weight
+        e = w.shape[0]
+        if self.spectral_norm:  # the matrix [Cout, Cin*k*k] of each member, as [E, in, out]
+            mat = spectral_normalize(w.reshape(e, self.cout, -1).transpose(1, 2), self.u,
+                                     update=self.training)
+            w = mat.transpose(1, 2).reshape(w.shape)
+        w = w.reshape(e * w.shape[1], *w.shape[2:])
+        b = None if self.bias is None else self.bias.reshape(-1)
+        if self.transposed:
+            return F.conv_transpose2d(x, w, b, self.stride, self.padding, groups=e)
+        return F.conv2d(x, w, b, self.stride, self.padding, groups=e)
+
+
+class EnsembleBatchNorm(nn.Module):
+    """Batch norm per member and channel on packed inputs; affine [E, C], running stats [E, C]."""
+
+    def __init__(self, gens: list[torch.Generator], channels: int, momentum: float = 0.1,
+                 eps: float = 1e-5):
+        super().__init__()
+        e = len(gens)
+        self.weight = nn.Parameter(member_normal(gens, (channels,), 1.0, 0.02))
+        self.bias = nn.Parameter(torch.zeros(e, channels))
+        self.register_buffer("running_mean", torch.zeros(e, channels))
+        self.register_buffer("running_var", torch.ones(e, channels))
+        self.momentum, self.eps = momentum, eps
+
+    def forward(self, x: Tensor) -> Tensor:
+        # the flat views share storage with the [E, C] buffers, so updates land in them
+        return F.batch_norm(x, self.running_mean.view(-1), self.running_var.view(-1),
+                            self.weight.reshape(-1), self.bias.reshape(-1), self.training,
+                            self.momentum, self.eps)
+
+
+class EnsembleLayerNorm(nn.Module):
+    """Layer norm over (C, H, W) of each sample and member, per-channel affine [E, C]:
+    group norm with one group per member on the packed channels."""
+
+    def __init__(self, gens: list[torch.Generator], channels: int, eps: float = 1e-5):
+        super().__init__()
+        e = len(gens)
+        self.weight = nn.Parameter(torch.ones(e, channels))
+        self.bias = nn.Parameter(torch.zeros(e, channels))
+        self.eps = eps
+
+    def forward(self, x: Tensor) -> Tensor:
+        e = self.weight.shape[0]
+        return F.group_norm(x, e, self.weight.reshape(-1), self.bias.reshape(-1), self.eps)
+
+
+def norm_layer(kind: str, gens: list[torch.Generator], channels: int) -> nn.Module:
+    if kind == "batch":
+        return EnsembleBatchNorm(gens, channels)
+    if kind == "layer":
+        return EnsembleLayerNorm(gens, channels)
+    return nn.Identity()
+
+
+class EnsembleEmbedding(nn.Module):
+    """A per-member lookup table [E, K, D]; labels [E, N] -> [E, N, D]."""
+
+    def __init__(self, gens: list[torch.Generator], classes: int, dim: int, std: float):
+        super().__init__()
+        self.weight = nn.Parameter(member_normal(gens, (classes, dim), 0.0, std))
+
+    def forward(self, labels: Tensor) -> Tensor:
+        e = self.weight.shape[0]
+        rows = torch.arange(e, device=labels.device)[:, None]
+        return self.weight[rows, labels]
+
+
+def _labels(labels: Tensor | None, conditional: bool) -> Tensor | None:
+    if conditional and labels is None:
+        raise ValueError("this dcgan is conditional (num_classes > 0): pass labels [E, N]")
+    if not conditional and labels is not None:
+        raise ValueError("labels given to an unconditional dcgan (set num_classes)")
+    return labels
+
+
+class DCGANGenerator(nn.Module):
+    """z [E, N, latent] (+ labels [E, N]) -> images [E, N, C, H, W] in [-1, 1]."""
+
+    def __init__(self, gens, latent_dim: int, shape: tuple[int, int, int], width: int,
+                 norm: str = "batch", num_classes: int = 0):
+        super().__init__()
+        c, h, w = shape
+        if h != w:
+            raise ValueError(f"dcgan needs square images, got {h}x{w}")
+        s0, stages = plan_sizes(h)
+        chans = [width * 2 ** (stages - 1 - i) for i in range(stages)]  # at s0, 2*s0, ..., h/2
+        self.num_classes = num_classes
+        code = latent_dim
+        if num_classes:  # conditioning: a learned label embedding concatenated to the code
+            self.embed = EnsembleEmbedding(gens, num_classes, latent_dim, 1.0)
+            code += latent_dim
+        # "project and reshape": a transposed s0 x s0 convolution of the 1x1 code
+        layers: list[nn.Module] = [EnsembleConv2d(gens, code, chans[0], s0, transposed=True),
+                                   norm_layer(norm, gens, chans[0]), nn.ReLU()]
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [EnsembleConv2d(gens, a, b, 4, 2, 1, transposed=True),
+                       norm_layer(norm, gens, b), nn.ReLU()]
+        layers += [EnsembleConv2d(gens, chans[-1], c, 4, 2, 1, transposed=True), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+        e = z.shape[0]
+        if _labels(labels, self.num_classes > 0) is not None:
+            z = torch.cat([z, self.embed(labels)], dim=-1)
+        x = pack(z[..., None, None])
+        return unpack(self.net(x), e)
+
+
+class DCGANCritic(nn.Module):
+    """images [E, N, C, H, W] (+ labels [E, N]) -> raw outputs [E, N]. With labels, the
+    projection critic of Miyato & Koyama 2018: psi(phi(x)) + <embed(y), phi(x)>."""
+
+    def __init__(self, gens, shape: tuple[int, int, int], width: int, norm: str = "batch",
+                 num_classes: int = 0):
+        super().__init__()
+        c, h, w = shape
+        if h != w:
+            raise ValueError(f"dcgan needs square images, got {h}x{w}")
+        if norm not in CRITIC_NORMS[1:]:
+            raise ValueError(f"critic norm must be one of {', '.join(CRITIC_NORMS[1:])}, got {norm!r}")
+        s0, stages = plan_sizes(h)
+        chans = [width * 2 ** i for i in range(stages)]  # at h/2, h/4, ..., s0
+        sn = norm == "spectral"
+        layers: list[nn.Module] = [EnsembleConv2d(gens, c, chans[0], 4, 2, 1, spectral_norm=sn),
+                                   nn.LeakyReLU(0.2)]  # no norm on the first layer (DCGAN)
+        for a, b in zip(chans[:-1], chans[1:]):
+            layers += [EnsembleConv2d(gens, a, b, 4, 2, 1, bias=norm != "batch", spectral_norm=sn),
+                       norm_layer(norm, gens, b), nn.LeakyReLU(0.2)]
+        self.features = nn.Sequential(*layers)
+        self.out = EnsembleConv2d(gens, chans[-1], 1, s0, spectral_norm=sn)
+        self.num_classes = num_classes
+        if num_classes:
+            self.embed = EnsembleEmbedding(gens, num_classes, chans[-1] * s0 * s0,
+                                           1.0 / math.sqrt(chans[-1] * s0 * s0))
+
+    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+        e = x.shape[0]
+        h = self.features(pack(x))
+        out = unpack(self.out(h), e).reshape(e, -1)  # [E, N]
+        if _labels(labels, self.num_classes > 0) is not None:
+            phi = unpack(h, e).flatten(2)  # [E, N, F]
+            out = out + (self.embed(labels) * phi).sum(-1)
+        return out
+
+
+def resolve_critic_norm(critic_norm: str, regularizer: str | None) -> str:
+    """'auto': batch norm as in DCGAN, except layer norm when the run has a gradient
+    penalty (batch norm makes each output depend on the whole batch, which the
+    per-sample penalty does not expect; Gulrajani et al. 2017)."""
+    if critic_norm != "auto":
+        return critic_norm
+    return "layer" if regularizer in GRADIENT_PENALTIES else "batch"
+
+
+@REGISTRY.register(
+    "dcgan",
+    description="DCGAN conv generator and critic sized from the image shape (8..64 px)",
+    reference="Radford et al. 2016, DCGAN (ICLR); projection critic: Miyato & Koyama 2018",
+)
+class DCGAN(Model):
+    """``width``: channels of the generator's last hidden map and the critic's first (the
+    others double per stage; DCGAN used 64 at 64 px). ``critic_norm``: none | batch | layer
+    | spectral | auto. The model does not see the run's regularizer, so ``auto`` means
+    batch norm unless ``regularizer`` is set to a gradient penalty by the caller; suites
+    with a gradient penalty (gp, r1, r2, dragan) should set ``critic_norm: layer`` or
+    ``none`` explicitly. ``num_classes`` > 0 makes both players conditional (they then
+    take labels [E, N] as a second argument)."""
+
+    #: the run's regularizer name, for critic_norm "auto" (set by the trainer when it knows)
+    regularizer: str | None = None
+
+    def __init__(self, latent_dim: int = 100, width: int = 64, critic_width: int = 0,
+                 critic_norm: str = "auto", generator_norm: str = "batch",
+                 num_classes: int = 0):
+        if latent_dim < 1 or width < 1 or critic_width < 0 or num_classes < 0:
+            raise ValueError("dcgan needs latent_dim, width >= 1 and critic_width, num_classes >= 0")
+        if critic_norm not in CRITIC_NORMS:
+            raise ValueError(f"critic_norm must be one of {', '.join(CRITIC_NORMS)}, got {critic_norm!r}")
+        if generator_norm not in GENERATOR_NORMS:
+            raise ValueError(f"generator_norm must be one of {', '.join(GENERATOR_NORMS)}, "
+                             f"got {generator_norm!r}")
+        self.latent_dim = latent_dim
+        self.width = width
+        self.critic_width = critic_width or width
+        self.critic_norm = critic_norm
+        self.generator_norm = generator_norm
+        self.num_classes = num_classes
+
+    @staticmethod
+    def _image_shape(shape) -> tuple[int, int, int]:
+        if len(shape) != 3:
+            raise ValueError(f"dcgan needs image data [C, H, W], got shape {tuple(shape)}")
+        return tuple(int(s) for s in shape)
+
+    def generator(self, shape, gens):
+        return DCGANGenerator(gens, self.latent_dim, self._image_shape(shape), self.width,
+                              self.generator_norm, self.num_classes)
+
+    def critic(self, shape, gens):
+        norm = resolve_critic_norm(self.critic_norm, self.regularizer)
+        return DCGANCritic(gens, self._image_shape(shape), self.critic_width, norm,
+                           self.num_classes)
