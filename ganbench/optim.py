@@ -9,6 +9,7 @@ p <- p - lr * (2 u_t - u_{t-1}).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -23,6 +24,25 @@ def per_member(x: Sequence[float] | Tensor, like: Tensor) -> Tensor:
 
 def _bcast(v: Tensor, p: Tensor) -> Tensor:
     return v.view(-1, *([1] * (p.ndim - 1)))
+
+
+def _sqrt(x: Tensor) -> Tensor:
+    """sqrt whose gradient is 0 (not NaN) where x = 0 (an untouched Adam second moment)."""
+    if not x.requires_grad:
+        return x.sqrt()
+    pos = x > 0
+    return torch.where(pos, torch.where(pos, x, 1.0).sqrt(), 0.0)
+
+
+@dataclass
+class OptState:
+    """Step count and moments (m: first moment / momentum, v: second moment, prev: last
+    direction of an optimistic optimiser), one tensor per parameter."""
+
+    t: int
+    m: list[Tensor]
+    v: list[Tensor]
+    prev: list[Tensor]
 
 
 class MemberOptimizer:
@@ -41,33 +61,44 @@ class MemberOptimizer:
         self.v = [torch.zeros_like(p) for p in self.params] if kind == "adam" else []
         self.prev = [torch.zeros_like(p) for p in self.params] if optimistic else []
 
-    def direction(self, grads: list[Tensor]) -> list[Tensor]:
-        """Update the moments with ``grads`` and return the step direction u_t."""
-        self.t += 1
-        out = []
-        for i, g in enumerate(grads):
+    def state(self) -> OptState:
+        return OptState(self.t, self.m, self.v, self.prev)
+
+    def update(self, params: list[Tensor], grads: list[Tensor], state: OptState
+               ) -> tuple[list[Tensor], OptState]:
+        """The parameters and optimiser state after one step with ``grads``, out of place
+        and differentiable: ``step`` applies it, and unrolled GANs differentiate through it."""
+        t = state.t + 1
+        new, ms, vs, prev = [], [], [], []
+        for i, (p, g) in enumerate(zip(params, grads)):
             if self.kind == "adam":
-                self.m[i].mul_(self.beta1).add_(g, alpha=1 - self.beta1)
-                self.v[i].mul_(self.beta2).addcmul_(g, g, value=1 - self.beta2)
-                mh = self.m[i] / (1 - self.beta1**self.t)
-                vh = self.v[i] / (1 - self.beta2**self.t)
-                out.append(mh / (vh.sqrt() + self.eps))
+                m = torch.add(state.m[i] * self.beta1, g, alpha=1 - self.beta1)
+                v = torch.addcmul(state.v[i] * self.beta2, g, g, value=1 - self.beta2)
+                mh = m / (1 - self.beta1**t)
+                vh = v / (1 - self.beta2**t)
+                u = mh / (_sqrt(vh) + self.eps)
+                ms.append(m)
+                vs.append(v)
             elif self.momentum:
-                self.m[i].mul_(self.momentum).add_(g)
-                out.append(self.m[i].clone())
+                u = torch.add(state.m[i] * self.momentum, g)
+                ms.append(u)
             else:
-                out.append(g)
-        return out
+                u = g
+                ms.append(state.m[i])
+            if self.optimistic:
+                u, last = 2 * u - state.prev[i], u
+                prev.append(last)
+            new.append(p - _bcast(self.lr, p) * u)
+        return new, OptState(t, ms, vs, prev)
 
     @torch.no_grad()
     def step(self, grads: list[Tensor], alive: Tensor | None = None) -> None:
-        for i, (p, u) in enumerate(zip(self.params, self.direction(grads))):
-            if self.optimistic:
-                u, self.prev[i] = 2 * u - self.prev[i], u
-            new = p - _bcast(self.lr, p) * u
+        new, st = self.update(self.params, grads, self.state())
+        self.t, self.m, self.v, self.prev = st.t, st.m, st.v, st.prev
+        for p, q in zip(self.params, new):
             if alive is not None:
-                new = torch.where(_bcast(alive, p), new, p)
-            p.copy_(new)
+                q = torch.where(_bcast(alive, p), q, p)
+            p.copy_(q)
 
     def state_dict(self) -> dict:
         return {"t": self.t, "m": self.m, "v": self.v, "prev": self.prev, "lr": self.lr}

@@ -1,6 +1,12 @@
 """Training schemes, registered in ``REGISTRY``."""
 
-from ganbench.schemes import alternating  # noqa: F401  (registers)
+from ganbench.schemes import (  # noqa: F401  (registers)
+    alternating,
+    extragradient,
+    optimistic,
+    simultaneous,
+    unrolled,
+)
 from ganbench.schemes.base import Scheme
 from ganbench.schemes.registry import REGISTRY
 
