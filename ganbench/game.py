@@ -4,10 +4,11 @@ game knows how to compute each player's loss and gradients at any parameter poin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.func import functional_call
 
@@ -18,6 +19,16 @@ from ganbench.optim import MemberOptimizer
 from ganbench.seeding import MemberRandom
 
 Params = dict[str, Tensor]
+
+
+def score_of(out: Tensor) -> Tensor:
+    """Critic outputs -> scores [E, N] (extra per-sample columns, as InfoGAN's, dropped)."""
+    return out[..., 0] if out.ndim == 3 else out
+
+
+def pack_code(z: Tensor, code: Tensor, k: int) -> Tensor:
+    """Latent [.., N, latent] and code indices [.., N] -> [z, onehot(code)]."""
+    return torch.cat([z, F.one_hot(code, k).to(z)], dim=-1)
 
 
 def params_of(module: nn.Module) -> Params:
@@ -39,6 +50,8 @@ class Game:
     latent_dim: int
     batch_size: int
     alive: Tensor  # [E] bool: members that have not diverged
+    packing: str | None = None  # see models/conditional.py
+    num_codes: int = 0
 
     @property
     def members(self) -> int:
@@ -54,12 +67,21 @@ class Game:
 
     # --- sampling ---------------------------------------------------------------
     def real(self) -> Tensor:
-        b = self.batch_size
-        return torch.stack([self.dataset.sample(b, g, self.data_rng.device)
-                            for g in self.data_rng.gens])
+        b, dev = self.batch_size, self.data_rng.device
+        if self.packing is None:
+            return torch.stack([self.dataset.sample(b, g, dev) for g in self.data_rng.gens])
+        xs, ys = zip(*(self.dataset.sample_labeled(b, g, dev) for g in self.data_rng.gens))
+        x, y = torch.stack(xs).flatten(2), torch.stack(ys)
+        c = F.one_hot(y, self.num_codes).to(x) if self.packing == "label" else \
+            x.new_zeros(*x.shape[:2], self.num_codes)  # InfoGAN: the critic never sees a code
+        return torch.cat([x, c], dim=-1)
 
     def noise(self) -> Tensor:
-        return self.noise_rng.randn(self.batch_size, self.latent_dim)
+        z = self.noise_rng.randn(self.batch_size, self.latent_dim)
+        if self.packing is None:
+            return z
+        c = self.noise_rng.randint(self.num_codes, self.batch_size)
+        return pack_code(z, c, self.num_codes)
 
     # --- players as functions of (optional) parameters ----------------------------
     def generate(self, z: Tensor, g_params: Params | None = None) -> Tensor:
@@ -71,6 +93,10 @@ class Game:
         return lambda x: functional_call(self.D, d_params, (x,))
 
     # --- losses (one per member, [E]) ----------------------------------------------
+    def _penalised(self, critic: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+        """The critic as regularizers see it: its score only (InfoGAN adds Q columns)."""
+        return lambda x: score_of(critic(x))
+
     def _inputs(self, x: Tensor) -> Tensor:
         return x if self.regularizer is None else self.regularizer.perturb(x, self.reg_rng.rand)
 
@@ -79,7 +105,7 @@ class Game:
         real, fake = self._inputs(real), self._inputs(fake)
         loss = self.objective.d_loss(critic(real), critic(fake))
         if self.regularizer is not None and self.regularizer.weight:
-            pen = self.regularizer.penalty(critic, real, fake, self.reg_rng.rand)
+            pen = self.regularizer.penalty(self._penalised(critic), real, fake, self.reg_rng.rand)
             if pen is not None:
                 loss = loss + self.regularizer.weight * pen
         return loss

@@ -36,7 +36,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ganbench.registry import RegistryError, plugin_params, registry, unknown_message
+from ganbench.registry import RegistryError, registry, unknown_message
 
 PLUGIN_KEYS = {  # run-config key -> registry kind
     "dataset": "datasets",
@@ -346,6 +346,7 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
         preset = registry("objectives").entry(obj["name"]).meta.get("regularizer")
         if preset:
             out["regularizer"] = resolve_plugin("regularizers", preset, f"{path}.objective", problems)
+    _check_packing(out, path, problems)
     for key, model in SECTION_MODELS.items():
         at = f"{path}.{key}" if path else key
         value = raw.get(key) or {}
@@ -367,6 +368,19 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
     if tr and ev and ev["every"] > tr["iterations"]:
         ev["every"] = tr["iterations"]
     return out
+
+
+def _check_packing(out: dict[str, Any], path: str, problems: list) -> None:
+    """Objectives that read packed codes (InfoGAN) need a model that packs them."""
+    if not out.get("objective") or not out.get("model"):
+        return
+    needs = registry("objectives").entry(out["objective"]["name"]).meta.get("requires_packing")
+    has = getattr(registry("models").get(out["model"]["name"]), "packing", None)
+    if needs != has and (needs or has == "code"):
+        at = f"{path}.model" if path else "model"
+        problems.append((at, f"objective {out['objective']['name']!r} and model "
+                             f"{out['model']['name']!r} do not fit: the objective needs "
+                             f"packing {needs!r}, the model has {has!r}"))
 
 
 def resolve_metrics(cfg: dict[str, Any], path: str, problems: list) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from ganbench.data import REGISTRY as DATASETS
-from ganbench.game import Game
+from ganbench.game import Game, pack_code
 from ganbench.metrics import REGISTRY as METRICS
 from ganbench.metrics.base import EvalContext
 from ganbench.models import REGISTRY as MODELS
@@ -69,6 +69,21 @@ class Built:
     scheme: Any
     dataset: Any
     metrics: dict[str, Any]
+    model: Any
+
+    def eval_latents(self, specs: list[RunSpec], n: int) -> tuple[Tensor, Tensor | None]:
+        """Fixed evaluation latents per member (and their balanced codes when packed)."""
+        game = self.game
+        z = torch.stack([torch.randn(n, game.latent_dim, generator=generator(s.seed, "eval_noise"))
+                         for s in specs])
+        if game.packing is None:
+            return z, None
+        codes = (torch.arange(n) % game.num_codes).expand(len(specs), n)
+        return pack_code(z, codes, game.num_codes), codes
+
+    def samples(self, fake: Tensor) -> Tensor:
+        """Generator outputs -> samples for metrics (labels unpacked away)."""
+        return fake if self.game.packing is None else self.model.unpack(fake)[0]
 
 
 def build(specs: list[RunSpec], device: torch.device) -> Built:
@@ -80,6 +95,7 @@ def build(specs: list[RunSpec], device: torch.device) -> Built:
     objective = _create(OBJECTIVES, cfg["objective"])
     regularizer = _create(REGULARIZERS, cfg["regularizer"])
     scheme = _create(SCHEMES, cfg["scheme"])
+    model.bind(dataset)
     init = [generator(s, "init") for s in seeds]
     G = model.generator(dataset.shape, init).to(device)
     D = model.critic(dataset.shape, init).to(device)
@@ -93,10 +109,11 @@ def build(specs: list[RunSpec], device: torch.device) -> Built:
                 noise_rng=MemberRandom(seeds, "noise", device),
                 reg_rng=MemberRandom(seeds, "regularizer", device),
                 latent_dim=model.latent_dim, batch_size=cfg["training"]["batch_size"],
-                alive=torch.ones(len(specs), dtype=torch.bool, device=device))
+                alive=torch.ones(len(specs), dtype=torch.bool, device=device),
+                packing=model.packing, num_codes=model.num_codes)
     metrics = {m["name"]: METRICS.create(m["name"], **m["params"])
                for m in cfg["evaluation"]["metrics"]}
-    return Built(game, scheme, dataset, metrics)
+    return Built(game, scheme, dataset, metrics, model)
 
 
 class EMA:
@@ -113,10 +130,11 @@ class EMA:
 
 
 def evaluate_member(built: Built, i: int, fake: Tensor, real: Tensor, seed: int,
-                    device: torch.device, timings: dict[str, float]) -> tuple[dict, dict]:
+                    device: torch.device, timings: dict[str, float],
+                    extras: dict[str, Any]) -> tuple[dict, dict]:
     ctx = EvalContext(real=real, dataset=built.dataset, device=device, seed=seed,
                       extras={"critic": member_critic(built.game, i),
-                              "objective": built.game.objective})
+                              "objective": built.game.objective, **extras})
     values: dict[str, float] = {}
     errors: dict[str, str] = {}
     for name, metric in built.metrics.items():
@@ -167,8 +185,8 @@ def train_group(specs: list[RunSpec], root: Path, device: torch.device,
     ema = EMA(game.g_params, tr["ema"]) if tr["ema"] > 0 else None
 
     split = "test" if built.dataset.kind == "image" else "train"
-    z_eval = torch.stack([torch.randn(n_eval, game.latent_dim, generator=generator(s.seed, "eval_noise"))
-                          for s in specs]).to(device)
+    z_eval, codes = built.eval_latents(specs, n_eval)
+    z_eval = z_eval.to(device)
     real_eval = [built.dataset.sample(n_eval, generator(s.seed, "eval_real"), "cpu", split=split)
                  for s in specs]
 
@@ -210,12 +228,15 @@ def train_group(specs: list[RunSpec], root: Path, device: torch.device,
             with torch.no_grad():
                 params = None if ema is None else dict(zip(
                     [n for n, _ in game.G.named_parameters()], ema.shadow))
-                fake = game.generate(z_eval, params).float().cpu()
+                packed = game.generate(z_eval, params).float().cpu()
+                fake = built.samples(packed)
             loss_now = {k: v.detach().float().cpu().tolist() for k, v in losses.items()}
             for i, s in enumerate(specs):
                 if not alive[i]:
                     continue
-                vals, errs = evaluate_member(built, i, fake[i], real_eval[i], s.seed, device, timings[i])
+                extras = {} if codes is None else {"labels": codes[i], "packed": packed[i]}
+                vals, errs = evaluate_member(built, i, fake[i], real_eval[i], s.seed, device,
+                                             timings[i], extras)
                 errors[i].update(errs)
                 final[i] = vals
                 rows[i].append({"step": step, "wall_s": round(train_s, 4),
@@ -231,14 +252,14 @@ def train_group(specs: list[RunSpec], root: Path, device: torch.device,
 
     with torch.no_grad():
         params = None if ema is None else dict(zip([n for n, _ in game.G.named_parameters()], ema.shadow))
-        fake = game.generate(z_eval, params).float().cpu().numpy()
+        fake = built.samples(game.generate(z_eval, params).float().cpu()).numpy()
     div = diverged_at.cpu().tolist()
     peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
     env = environment(device)
     group = specs[0].group_key(MEMBER_KEYS)
     summaries = []
     steps_done = iterations - start
-    for i, (s, d) in enumerate(zip(specs, dirs)):
+    for i, d in enumerate(dirs):
         status = "done" if div[i] < 0 else "diverged"
         t = dict(timings[i])
         t.update(train_s=round(train_s, 4), group_size=E,
@@ -250,7 +271,8 @@ def train_group(specs: list[RunSpec], root: Path, device: torch.device,
                    "last_metrics": final[i], "metric_errors": errors[i], "timings": t,
                    "environment": env, "group": group, "resumed_from": start or None}
         if status == "done":
-            d.write_samples(fake=fake[i], z=z_eval[i].cpu().numpy())
+            extra = {} if codes is None else {"labels": codes[i].numpy()}
+            d.write_samples(fake=fake[i], z=z_eval[i].cpu().numpy(), **extra)
         d.write_summary(summary)
         if not keep_checkpoint:
             d.checkpoint_path.unlink(missing_ok=True)

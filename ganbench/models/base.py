@@ -13,6 +13,18 @@ from torch import nn
 
 class Model:
     latent_dim: int = 2
+    #: None, or how labels travel with latents and samples: "label" (conditional models)
+    #: or "code" (InfoGAN); see models/conditional.py
+    packing: str | None = None
+    num_codes: int = 0
+
+    def bind(self, dataset) -> None:
+        """Learn what the model needs from the dataset (shape, classes) before building."""
+        return None
+
+    def unpack(self, x):
+        """Packed samples -> (samples, label index); only for models with ``packing``."""
+        raise NotImplementedError
 
     def generator(self, shape: tuple[int, ...], gens: list[torch.Generator]) -> nn.Module:
         raise NotImplementedError
