@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganbench.objectives import standard  # noqa: F401  (registers)
+# importing a family registers it; this order is the listing's (presets name the others)
+from ganbench.objectives import standard  # noqa: F401
+
+# isort: split
+from ganbench.objectives import fgan, ipm, least_squares, relativistic  # noqa: F401
+
+# isort: split
+from ganbench.objectives import infogan, presets  # noqa: F401
+
+# isort: split
 from ganbench.objectives.base import Objective
 from ganbench.objectives.registry import REGISTRY
 

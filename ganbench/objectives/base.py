@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 
-import torch
 from torch import Tensor
 
 
@@ -33,6 +32,8 @@ class Objective:
     divergence: str = ""
     #: activation the value function applies to the raw critic output
     activation: str = "identity"
+    #: the generator's loss needs the critic's outputs on real data (relativistic losses)
+    uses_real_in_g: bool = False
 
     def d_loss(self, d_real: Tensor, d_fake: Tensor) -> Tensor:
         return self._d(as_batch(d_real), as_batch(d_fake))
@@ -69,6 +70,11 @@ def jsd(p: Tensor, q: Tensor) -> float:
 def kl(p: Tensor, q: Tensor) -> float:
     mask = p > 0
     return float((p[mask] * (p[mask] / q[mask]).log()).sum())
+
+
+def tv(p: Tensor, q: Tensor) -> float:
+    """Total variation distance sup_A |P(A) - Q(A)| = 1/2 sum |p - q|."""
+    return float(0.5 * (p - q).abs().sum())
 
 
 LOG4 = math.log(4.0)

@@ -11,7 +11,8 @@ by the regularizer's ``weight``.
 
 from __future__ import annotations
 
-from typing import Callable
+import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -50,3 +51,175 @@ def input_grad(critic: Critic, x: Tensor) -> tuple[Tensor, Tensor]:
 def sq_norm(g: Tensor) -> Tensor:
     """Squared gradient norm per sample: [E, N, ...] -> [E, N]."""
     return g.flatten(2).pow(2).sum(-1)
+
+
+def norm(g: Tensor) -> Tensor:
+    """Gradient norm per sample: [E, N, ...] -> [E, N] (its derivative at 0 is 0)."""
+    return g.flatten(2).norm(dim=-1)
+
+
+def _weight(weight: float, name: str) -> float:
+    if weight < 0:
+        raise ValueError(f"{name}: weight must be >= 0, got {weight}")
+    return float(weight)
+
+
+def per_sample(x: Tensor) -> tuple[int, ...]:
+    """Shape of one uniform per sample, broadcastable against x [E, N, ...] (without E)."""
+    return (x.shape[1], *([1] * (x.ndim - 2)))
+
+
+ARJOVSKY = "Arjovsky, Chintala & Bottou 2017, Wasserstein GAN (ICML)"
+GULRAJANI = "Gulrajani et al. 2017, Improved Training of Wasserstein GANs (NeurIPS)"
+MESCHEDER = "Mescheder, Geiger & Nowozin 2018, Which Training Methods for GANs do actually Converge? (ICML)"
+
+
+@REGISTRY.register(
+    "weight_clip",
+    description="clip every critic parameter to [-clip, clip] after each critic step (weight unused)",
+    reference=ARJOVSKY,
+)
+class WeightClip(Regularizer):
+    """WGAN's crude Lipschitz constraint. It adds no loss term, so ``weight`` is accepted
+    for a uniform signature but unused."""
+
+    def __init__(self, weight: float = 0.0, clip: float = 0.01):
+        if clip <= 0:
+            raise ValueError(f"weight_clip: clip must be > 0, got {clip}")
+        self.weight = _weight(weight, "weight_clip")
+        self.clip = float(clip)
+
+    @torch.no_grad()
+    def after_critic_step(self, params: list[Tensor]) -> None:
+        for p in params:
+            p.clamp_(-self.clip, self.clip)
+
+
+class _GradientNormPenalty(Regularizer):
+    """mean over samples of ``shape(||grad_x C(x)||)`` at the points ``points`` picks."""
+
+    name = ""
+
+    def __init__(self, weight: float = 10.0):
+        self.weight = _weight(weight, self.name)
+
+    def points(self, real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
+        raise NotImplementedError
+
+    def shape(self, grad: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def penalty(self, critic: Critic, real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
+        _, g = input_grad(critic, self.points(real, fake, rand))
+        return self.shape(g).mean(-1)
+
+
+def interpolate(real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
+    """eps * real + (1 - eps) * fake, eps ~ U[0, 1) per sample (real and fake paired)."""
+    eps = rand(*per_sample(real))
+    return fake + eps * (real - fake)
+
+
+@REGISTRY.register(
+    "gp",
+    description="WGAN-GP: two-sided (||grad C|| - 1)^2 at random real-fake interpolates (weight 10)",
+    reference=GULRAJANI,
+)
+class GradientPenalty(_GradientNormPenalty):
+    name = "gp"
+
+    def points(self, real, fake, rand):
+        return interpolate(real, fake, rand)
+
+    def shape(self, grad):
+        return (norm(grad) - 1) ** 2
+
+
+@REGISTRY.register(
+    "gp_one_sided",
+    description="WGAN-LP: one-sided max(0, ||grad C|| - 1)^2 at random real-fake interpolates (weight 10)",
+    reference="Petzka, Fischer & Lukovnikov 2018, On the regularization of Wasserstein GANs (ICLR)",
+)
+class OneSidedGradientPenalty(_GradientNormPenalty):
+    name = "gp_one_sided"
+
+    def points(self, real, fake, rand):
+        return interpolate(real, fake, rand)
+
+    def shape(self, grad):
+        return torch.relu(norm(grad) - 1) ** 2
+
+
+@REGISTRY.register(
+    "r1",
+    description="R1: zero-centred 1/2 ||grad C||^2 on real data; weight = the paper's gamma (10)",
+    reference=MESCHEDER,
+)
+class R1(_GradientNormPenalty):
+    """R1 = gamma/2 E_P ||grad C||^2 on the critic's raw output. The penalty carries the 1/2,
+    so ``weight`` is the paper's gamma."""
+
+    name = "r1"
+
+    def points(self, real, fake, rand):
+        return real
+
+    def shape(self, grad):
+        return 0.5 * sq_norm(grad)
+
+
+@REGISTRY.register(
+    "r2",
+    description="R2: zero-centred 1/2 ||grad C||^2 on generated data; weight = the paper's gamma (10)",
+    reference=MESCHEDER,
+)
+class R2(R1):
+    name = "r2"
+
+    def points(self, real, fake, rand):
+        return fake
+
+
+@REGISTRY.register(
+    "dragan",
+    description="DRAGAN: (||grad C|| - 1)^2 at real points perturbed by 0.5*std(x)*U[0,1) (weight 10)",
+    reference="Kodali et al. 2017, On Convergence and Stability of GANs (arXiv:1705.07215)",
+)
+class DRAGAN(_GradientNormPenalty):
+    """Penalises the critic's slope around the data. The perturbation 0.5 * std * U[0, 1)
+    per coordinate, std taken over each member's real batch, is the authors' code's."""
+
+    name = "dragan"
+
+    def points(self, real, fake, rand):
+        std = real.flatten(1).std(dim=1).view(-1, *([1] * (real.ndim - 1)))
+        return real + 0.5 * std * rand(*real.shape[1:])
+
+    def shape(self, grad):
+        return (norm(grad) - 1) ** 2
+
+
+@REGISTRY.register(
+    "instance_noise",
+    description="instance noise: add N(0, std^2) to every critic input, real and fake (weight unused)",
+    reference="Sønderby et al. 2017, Amortised MAP Inference for Image Super-resolution (ICLR); "
+              "Arjovsky & Bottou 2017 (ICLR)",
+)
+class InstanceNoise(Regularizer):
+    """Smooths both distributions with the same Gaussian, so their supports overlap. Noise
+    is drawn by Box-Muller from each member's uniforms; there is no penalty, so ``weight``
+    is unused."""
+
+    def __init__(self, weight: float = 0.0, std: float = 0.1):
+        if std < 0:
+            raise ValueError(f"instance_noise: std must be >= 0, got {std}")
+        self.weight = _weight(weight, "instance_noise")
+        self.std = float(std)
+
+    def perturb(self, x: Tensor, rand: Rand) -> Tensor:
+        if self.std == 0:
+            return x
+        u = rand(2, *x.shape[1:])  # [E, 2, N, ...]
+        u1, u2 = u[:, 0], u[:, 1]
+        z = torch.sqrt(-2 * torch.log1p(-u1)) * torch.cos(2 * math.pi * u2)  # 1 - u1 in (0, 1]
+        return x + self.std * z.to(x.dtype)
