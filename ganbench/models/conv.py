@@ -136,28 +136,26 @@ def norm_layer(kind: str, gens: list[torch.Generator], channels: int) -> nn.Modu
 
 
 class EnsembleEmbedding(nn.Module):
-    """A per-member lookup table [E, K, D]; labels [E, N] -> [E, N, D]."""
+    """A per-member table [E, K, D]; one-hot (or soft) codes [E, N, K] -> [E, N, D]."""
 
     def __init__(self, gens: list[torch.Generator], classes: int, dim: int, std: float):
         super().__init__()
         self.weight = nn.Parameter(member_normal(gens, (classes, dim), 0.0, std))
 
-    def forward(self, labels: Tensor) -> Tensor:
-        e = self.weight.shape[0]
-        rows = torch.arange(e, device=labels.device)[:, None]
-        return self.weight[rows, labels]
+    def forward(self, code: Tensor) -> Tensor:
+        return torch.bmm(code, self.weight)
 
 
-def _labels(labels: Tensor | None, conditional: bool) -> Tensor | None:
-    if conditional and labels is None:
-        raise ValueError("this dcgan is conditional (num_classes > 0): pass labels [E, N]")
-    if not conditional and labels is not None:
-        raise ValueError("labels given to an unconditional dcgan (set num_classes)")
-    return labels
+def _code(code: Tensor | None, conditional: bool) -> Tensor | None:
+    if conditional and code is None:
+        raise ValueError("this network is conditional: pass one-hot labels [E, N, K]")
+    if not conditional and code is not None:
+        raise ValueError("labels given to an unconditional network")
+    return code
 
 
 class DCGANGenerator(nn.Module):
-    """z [E, N, latent] (+ labels [E, N]) -> images [E, N, C, H, W] in [-1, 1]."""
+    """z [E, N, latent] (+ one-hot labels [E, N, K]) -> images [E, N, C, H, W] in [-1, 1]."""
 
     def __init__(self, gens, latent_dim: int, shape: tuple[int, int, int], width: int,
                  norm: str = "batch", num_classes: int = 0):
@@ -181,17 +179,17 @@ class DCGANGenerator(nn.Module):
         layers += [EnsembleConv2d(gens, chans[-1], c, 4, 2, 1, transposed=True), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, z: Tensor, labels: Tensor | None = None) -> Tensor:
+    def forward(self, z: Tensor, code: Tensor | None = None) -> Tensor:
         e = z.shape[0]
-        if _labels(labels, self.num_classes > 0) is not None:
-            z = torch.cat([z, self.embed(labels)], dim=-1)
+        if _code(code, self.num_classes > 0) is not None:
+            z = torch.cat([z, self.embed(code)], dim=-1)
         x = pack(z[..., None, None])
         return unpack(self.net(x), e)
 
 
 class DCGANCritic(nn.Module):
-    """images [E, N, C, H, W] (+ labels [E, N]) -> raw outputs [E, N]. With labels, the
-    projection critic of Miyato & Koyama 2018: psi(phi(x)) + <embed(y), phi(x)>."""
+    """images [E, N, C, H, W] (+ one-hot labels [E, N, K]) -> raw outputs [E, N]. With
+    labels, the projection critic of Miyato & Koyama 2018: psi(phi(x)) + <embed(y), phi(x)>."""
 
     def __init__(self, gens, shape: tuple[int, int, int], width: int, norm: str = "batch",
                  num_classes: int = 0):
@@ -216,13 +214,13 @@ class DCGANCritic(nn.Module):
             self.embed = EnsembleEmbedding(gens, num_classes, chans[-1] * s0 * s0,
                                            1.0 / math.sqrt(chans[-1] * s0 * s0))
 
-    def forward(self, x: Tensor, labels: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, code: Tensor | None = None) -> Tensor:
         e = x.shape[0]
         h = self.features(pack(x))
         out = unpack(self.out(h), e).reshape(e, -1)  # [E, N]
-        if _labels(labels, self.num_classes > 0) is not None:
+        if _code(code, self.num_classes > 0) is not None:
             phi = unpack(h, e).flatten(2)  # [E, N, F]
-            out = out + (self.embed(labels) * phi).sum(-1)
+            out = out + (self.embed(code) * phi).sum(-1)
         return out
 
 
@@ -238,7 +236,7 @@ def resolve_critic_norm(critic_norm: str, regularizer: str | None) -> str:
 @REGISTRY.register(
     "dcgan",
     description="DCGAN conv generator and critic sized from the image shape (8..64 px)",
-    reference="Radford et al. 2016, DCGAN (ICLR); projection critic: Miyato & Koyama 2018",
+    reference="Radford et al. 2016, DCGAN (ICLR)",
 )
 class DCGAN(Model):
     """``width``: channels of the generator's last hidden map and the critic's first (the
@@ -246,17 +244,16 @@ class DCGAN(Model):
     | spectral | auto. The model does not see the run's regularizer, so ``auto`` means
     batch norm unless ``regularizer`` is set to a gradient penalty by the caller; suites
     with a gradient penalty (gp, r1, r2, dragan) should set ``critic_norm: layer`` or
-    ``none`` explicitly. ``num_classes`` > 0 makes both players conditional (they then
-    take labels [E, N] as a second argument)."""
+    ``none`` explicitly."""
 
     #: the run's regularizer name, for critic_norm "auto" (set by the trainer when it knows)
     regularizer: str | None = None
+    num_classes = 0  # conditioning classes (the conditional variant sets them in bind)
 
     def __init__(self, latent_dim: int = 100, width: int = 64, critic_width: int = 0,
-                 critic_norm: str = "auto", generator_norm: str = "batch",
-                 num_classes: int = 0):
-        if latent_dim < 1 or width < 1 or critic_width < 0 or num_classes < 0:
-            raise ValueError("dcgan needs latent_dim, width >= 1 and critic_width, num_classes >= 0")
+                 critic_norm: str = "auto", generator_norm: str = "batch"):
+        if latent_dim < 1 or width < 1 or critic_width < 0:
+            raise ValueError("dcgan needs latent_dim, width >= 1 and critic_width >= 0")
         if critic_norm not in CRITIC_NORMS:
             raise ValueError(f"critic_norm must be one of {', '.join(CRITIC_NORMS)}, got {critic_norm!r}")
         if generator_norm not in GENERATOR_NORMS:
@@ -267,7 +264,6 @@ class DCGAN(Model):
         self.critic_width = critic_width or width
         self.critic_norm = critic_norm
         self.generator_norm = generator_norm
-        self.num_classes = num_classes
 
     @staticmethod
     def _image_shape(shape) -> tuple[int, int, int]:
@@ -283,3 +279,60 @@ class DCGAN(Model):
         norm = resolve_critic_norm(self.critic_norm, self.regularizer)
         return DCGANCritic(gens, self._image_shape(shape), self.critic_width, norm,
                            self.num_classes)
+
+
+class PackedGenerator(nn.Module):
+    """[z, onehot(c)] -> [flattened image, onehot(c)] (labels travel packed; see
+    models/conditional.py)."""
+
+    def __init__(self, net: DCGANGenerator, latent_dim: int):
+        super().__init__()
+        self.net, self.latent_dim = net, latent_dim
+
+    def forward(self, zc: Tensor) -> Tensor:
+        z, c = zc[..., :self.latent_dim], zc[..., self.latent_dim:]
+        return torch.cat([self.net(z, c).flatten(2), c], dim=-1)
+
+
+class PackedCritic(nn.Module):
+    """[flattened image, onehot(c)] -> raw outputs [E, N]; the label columns are read
+    detached, so input-gradient penalties act on the image alone."""
+
+    def __init__(self, net: DCGANCritic, shape: tuple[int, int, int]):
+        super().__init__()
+        self.net, self.shape = net, shape
+        self.dim = shape[0] * shape[1] * shape[2]
+
+    def forward(self, xc: Tensor) -> Tensor:
+        x = xc[..., :self.dim].reshape(*xc.shape[:2], *self.shape)
+        return self.net(x, xc[..., self.dim:].detach())
+
+
+@REGISTRY.register(
+    "dcgan_conditional",
+    description="class-conditional DCGAN: label-embedding generator, projection critic",
+    reference="Radford et al. 2016; projection critic: Miyato & Koyama 2018 (ICLR)",
+)
+class ConditionalDCGAN(DCGAN):
+    """The generator sees [z, embed(y)]; the critic is psi(phi(x)) + <embed(y), phi(x)>.
+    Labels travel packed with latents and samples (``packing = "label"``)."""
+
+    packing = "label"
+    num_codes = 0
+
+    def bind(self, dataset) -> None:
+        self.sample_shape = self._image_shape(dataset.shape)
+        if not dataset.num_classes:
+            raise ValueError("dcgan_conditional needs a dataset with labels (num_classes)")
+        self.num_classes = self.num_codes = int(dataset.num_classes)
+
+    def generator(self, shape, gens):
+        return PackedGenerator(super().generator(shape, gens), self.latent_dim)
+
+    def critic(self, shape, gens):
+        return PackedCritic(super().critic(shape, gens), self._image_shape(shape))
+
+    def unpack(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Packed samples [..., C*H*W + K] -> (images [..., C, H, W], label index [...])."""
+        d = self.sample_shape[0] * self.sample_shape[1] * self.sample_shape[2]
+        return x[..., :d].reshape(*x.shape[:-1], *self.sample_shape), x[..., d:].argmax(-1)

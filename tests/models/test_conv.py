@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from ganbench.models import REGISTRY
-from ganbench.models.conv import DCGAN, plan_sizes, resolve_critic_norm
+from ganbench.models.conv import DCGAN, ConditionalDCGAN, pack, plan_sizes, resolve_critic_norm
 from ganbench.seeding import generator
 
 LATENT = 8
@@ -12,29 +12,41 @@ def gens(seeds):
     return [generator(s, "init") for s in seeds]
 
 
-def build(seeds, shape, **kw):
-    m = DCGAN(latent_dim=LATENT, width=4, **kw)
+class Labelled:
+    def __init__(self, shape, classes=10):
+        self.shape, self.num_classes = shape, classes
+
+
+def build(seeds, shape, conditional=False, **kw):
+    m = (ConditionalDCGAN if conditional else DCGAN)(latent_dim=LATENT, width=4, **kw)
+    if conditional:
+        m.bind(Labelled(shape))
     return m.generator(shape, gens(seeds)), m.critic(shape, gens(seeds))
+
+
+def onehot(y):
+    return torch.nn.functional.one_hot(y, 10).float()
 
 
 @pytest.mark.parametrize("norm", ["batch", "layer", "spectral", "none"])
 @pytest.mark.parametrize("conditional", [False, True])
 def test_member_in_ensemble_equals_member_alone(norm, conditional):
     shape = (3, 16, 16)
-    k = 10 if conditional else 0
-    G3, D3 = build([0, 1, 2], shape, critic_norm=norm, num_classes=k)
-    G1, D1 = build([1], shape, critic_norm=norm, num_classes=k)
+    G3, D3 = build([0, 1, 2], shape, conditional, critic_norm=norm)
+    G1, D1 = build([1], shape, conditional, critic_norm=norm)
     torch.manual_seed(0)
     z = torch.randn(3, 6, LATENT)
-    y = torch.randint(10, (3, 6)) if conditional else None
-    x3 = G3(z, y) if conditional else G3(z)
-    x1 = G1(z[1:2], y[1:2]) if conditional else G1(z[1:2])
+    c = onehot(torch.randint(10, (3, 6)))
+    if conditional:  # labels travel packed: [z, onehot(y)] and [x, onehot(y)]
+        z = torch.cat([z, c], -1)
+    x3, x1 = G3(z), G1(z[1:2])
     assert torch.allclose(x3[1], x1[0], atol=1e-5)
     assert not torch.allclose(x3[0], x3[1], atol=1e-3)  # members really differ
     real = torch.rand(3, 6, *shape) * 2 - 1
+    if conditional:
+        real = torch.cat([real.flatten(2), c], -1)
     for _ in range(2):  # second call sees updated running stats / power iterates
-        d3 = D3(real, y) if conditional else D3(real)
-        d1 = D1(real[1:2], y[1:2]) if conditional else D1(real[1:2])
+        d3, d1 = D3(real), D1(real[1:2])
         assert d3.shape == (3, 6)
         assert torch.allclose(d3[1], d1[0], atol=1e-5)
     for (name, b3), (_, b1) in zip(D3.state_dict().items(), D1.state_dict().items()):
@@ -97,24 +109,38 @@ def test_spectral_norm_bounds_each_layer_by_one():
 
 
 def test_projection_critic_is_linear_in_the_label_embedding():
-    G, D = build([0], (1, 8, 8), critic_norm="none", num_classes=10)
-    x = torch.randn(1, 4, 1, 8, 8)
-    ya, yb = torch.zeros(1, 4, dtype=torch.long), torch.full((1, 4), 3)
-    from ganbench.models.conv import pack, unpack
+    shape = (1, 8, 8)
+    G, D = build([0], shape, conditional=True, critic_norm="none")
+    x = torch.randn(1, 4, *shape)
+    ca, cb = onehot(torch.zeros(1, 4, dtype=torch.long)), onehot(torch.full((1, 4), 3))
+    net = D.net
+    from ganbench.models.conv import unpack
 
-    phi = unpack(D.features(pack(x)), 1).flatten(2)
-    emb = D.embed.weight[0]
+    phi = unpack(net.features(pack(x)), 1).flatten(2)
+    emb = net.embed.weight[0]
     expected = ((emb[0] - emb[3]) * phi[0]).sum(-1)
-    assert torch.allclose(D(x, ya)[0] - D(x, yb)[0], expected, atol=1e-5)
+    got = D(torch.cat([x.flatten(2), ca], -1)) - D(torch.cat([x.flatten(2), cb], -1))
+    assert torch.allclose(got[0], expected, atol=1e-5)
     with pytest.raises(ValueError, match="conditional"):
-        D(x)
-    # the generator uses the labels too
+        net(x)
+    # the generator uses the labels, passes them through, and unpacks to images
     z = torch.randn(1, 4, LATENT)
-    assert not torch.allclose(G(z, ya), G(z, yb))
+    out_a, out_b = G(torch.cat([z, ca], -1)), G(torch.cat([z, cb], -1))
+    assert not torch.allclose(out_a[..., :64], out_b[..., :64])
+    m = ConditionalDCGAN(latent_dim=LATENT, width=4)
+    m.bind(Labelled(shape))
+    images, labels = m.unpack(out_b)
+    assert images.shape == (1, 4, *shape) and labels.eq(3).all()
+    # input-gradient penalties see the image only
+    xc = torch.cat([x.flatten(2), ca], -1).requires_grad_(True)
+    (g,) = torch.autograd.grad(D(xc).sum(), xc)
+    assert g[..., 64:].abs().sum() == 0 and g[..., :64].abs().sum() > 0
 
 
 def test_params_validated_and_registered():
-    assert "dcgan" in REGISTRY
+    assert "dcgan" in REGISTRY and "dcgan_conditional" in REGISTRY
+    with pytest.raises(ValueError, match="labels"):
+        ConditionalDCGAN().bind(Labelled((1, 8, 8), classes=None))
     with pytest.raises(ValueError, match="critic_norm"):
         DCGAN(critic_norm="group")
     with pytest.raises(ValueError, match="generator_norm"):
