@@ -99,3 +99,11 @@ def test_console_script_is_installed(tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert "runs (0 finished)" in r.stdout
+
+
+def test_readme_objective_table_is_current(capsys):
+    assert main(["list", "objectives", "--format", "markdown"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    readme = (ROOT / "README.md").read_text()
+    missing = [r for r in rows if r not in readme]
+    assert not missing, "README's objective table is stale; regenerate it:\n" + "\n".join(missing)
