@@ -3,10 +3,15 @@
 Contract: ``penalty(critic, real, fake, rand)`` returns the unweighted penalty per ensemble
 member ([E]); ``critic`` maps [E, N, ...] inputs to [E, N] raw outputs, ``rand(*shape)``
 draws uniform [0, 1) numbers of shape [E, *shape] from each member's own generator (so a
-member is reproducible alone). ``perturb(x, rand)`` may transform the critic's inputs (instance noise).
-``after_critic_step(params)`` acts on the critic's
-parameters after each of its updates (weight clipping). The trainer multiplies the penalty
-by the regularizer's ``weight``.
+member is reproducible alone). ``perturb(x, rand)`` may transform the critic's inputs
+(instance noise). ``after_critic_step(params)`` acts on the critic's parameters after each
+of its updates (weight clipping). The trainer multiplies the penalty by the regularizer's
+``weight``; every regularizer takes ``weight`` (unused by those without a penalty).
+
+Registered: ``weight_clip`` (WGAN), ``gp`` (WGAN-GP, two-sided at interpolates),
+``gp_one_sided`` (WGAN-LP), ``r1`` / ``r2`` (zero-centred on real / fake; the penalty is
+1/2 E||grad||^2, so ``weight`` is Mescheder et al.'s gamma), ``dragan`` (around the data)
+and ``instance_noise``. Gradients are taken of the critic's raw output.
 """
 
 from __future__ import annotations
@@ -41,8 +46,11 @@ class Regularizer:
 
 
 def input_grad(critic: Critic, x: Tensor) -> tuple[Tensor, Tensor]:
-    """Critic outputs at x and their gradient w.r.t. x (graph kept for double backprop)."""
-    x = x.detach().requires_grad_(True)
+    """Critic outputs at x and their gradient w.r.t. x (graph kept for double backprop).
+    An x that already depends on parameters keeps that dependence (the unrolled GAN's
+    look-ahead differentiates a penalty at fake points w.r.t. the generator)."""
+    if not x.requires_grad:
+        x = x.detach().requires_grad_(True)
     out = critic(x)
     (g,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     return out, g
@@ -54,8 +62,12 @@ def sq_norm(g: Tensor) -> Tensor:
 
 
 def norm(g: Tensor) -> Tensor:
-    """Gradient norm per sample: [E, N, ...] -> [E, N] (its derivative at 0 is 0)."""
-    return g.flatten(2).norm(dim=-1)
+    """Gradient norm per sample: [E, N, ...] -> [E, N]. All its derivatives are 0 at g = 0
+    (torch's norm has NaN second derivatives there, which the unrolled GAN's differentiable
+    look-ahead takes where a ReLU critic is flat at a penalty point)."""
+    s = sq_norm(g)
+    pos = s > 0
+    return torch.where(pos, torch.where(pos, s, 1.0).sqrt(), 0.0)
 
 
 def _weight(weight: float, name: str) -> float:
