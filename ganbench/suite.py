@@ -452,18 +452,56 @@ def expand(spec: SuiteFile, name: str, source: str) -> list[RunSpec]:
             # report the path inside the suite file: the axis or case the value came from
             problems[n_before:] = [(_where_path(p, where, over), m) for p, m in problems[n_before:]]
             continue
-        labels = {a: label(_get_path(merged, a)) for a in label_axes}
-        spec_ = RunSpec(name, cfg, labels)
+        spec_ = RunSpec(name, cfg, {a: _get_path(merged, a) for a in label_axes})
         if spec_.run_id in seen:
             continue  # the same run reached twice (e.g. a case equal to a grid point)
         seen[spec_.run_id] = where
         runs.append(spec_)
     if problems:
         raise SuiteError(source, _dedupe(problems))
+    runs = [RunSpec(r.suite, r.config, labels) for r, labels in zip(runs, _short_labels(runs))]
     if not runs:
         raise SuiteError(source, [("grid", "the suite expands into no runs")])
     _check_table(spec, label_axes, runs, source)
     return runs
+
+
+def _short_labels(runs: list[RunSpec]) -> list[dict[str, str]]:
+    """Label each axis value by its name plus only the parameters that tell apart runs
+    sharing that name ('unrolled(k=5)' but plain 'mlp_infogan')."""
+    varying: dict[tuple[str, str], set[str]] = {}
+    seen: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in runs:
+        for axis, raw in r.labels.items():
+            name, params = _name_params(raw)
+            if name is None:
+                continue
+            first = seen.setdefault((axis, name), params)
+            keys = varying.setdefault((axis, name), set())
+            keys.update(k for k in set(first) | set(params) if first.get(k) != params.get(k))
+    out = []
+    for r in runs:
+        labels = {}
+        for axis, raw in r.labels.items():
+            name, params = _name_params(raw)
+            if name is None:
+                labels[axis] = label(raw)
+            else:
+                keep = {k: v for k, v in params.items() if k in varying[(axis, name)]}
+                labels[axis] = label({"name": name, **keep})
+        out.append(labels)
+    return out
+
+
+def _name_params(raw: Any) -> tuple[str | None, dict[str, Any]]:
+    if isinstance(raw, str):
+        return raw, {}
+    if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+        rest = {k: v for k, v in raw.items() if k != "name"}
+        if set(rest) == {"params"} and isinstance(rest["params"], dict):
+            rest = rest["params"]
+        return raw["name"], rest
+    return None, {}
 
 
 def _where_path(path: str, where: str, over: dict) -> str:
