@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 def _load_extra_verbs() -> None:
     import importlib
 
-    for mod in ("ganbench.cli_eval", "ganbench.cli_ci", "ganbench.cli_data"):
+    for mod in ("ganbench.cli_eval", "ganbench.cli_ci", "ganbench.cli_data", "ganbench.cli_plot"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as exc:
