@@ -24,7 +24,7 @@ from ganbench.models.layers import spectral_normalize
 from ganbench.models.registry import REGISTRY
 
 # regularizers that differentiate the critic per sample: batch norm would couple samples
-GRADIENT_PENALTIES = {"gp", "wgan_gp", "r1", "r2", "dragan", "lipschitz", "lp"}
+GRADIENT_PENALTIES = {"gp", "gp_one_sided", "r1", "r2", "dragan"}
 CRITIC_NORMS = ("auto", "none", "batch", "layer", "spectral")
 GENERATOR_NORMS = ("batch", "none")
 
