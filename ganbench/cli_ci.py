@@ -1,0 +1,83 @@
+"""CLI verbs for continuous integration: ``baseline``, ``check`` and ``bench``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ganbench import cli
+
+
+@cli.verb("baseline")
+def cmd_baseline(a: argparse.Namespace) -> int:
+    from ganbench import baseline
+
+    base = baseline.record(Path(a.results_dir), Path(a.output))
+    n_metrics = sum(len(g["metrics"]) for g in base["groups"].values())
+    print(f"baseline of suite {base['suite']!r}: {len(base['groups'])} groups, "
+          f"{n_metrics} group metrics -> {a.output}")
+    return 0
+
+
+@cli.verb("check")
+def cmd_check(a: argparse.Namespace) -> int:
+    from ganbench import baseline, check
+
+    base = baseline.load(a.baseline)  # first: a bad baseline is a usage error (exit 2)
+    result = check.compare(base, baseline.summarise(Path(a.results_dir)), alpha=a.alpha,
+                           correction=a.correction)
+    if a.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(check.render(result), end="")
+    return 1 if result.failed else 0
+
+
+@cli.verb("bench")
+def cmd_bench(a: argparse.Namespace) -> int:
+    from ganbench import bench
+
+    result = bench.run_bench(dataset=a.dataset, model=a.model, objective=a.objective,
+                             scheme=a.scheme, members=a.members, steps=a.steps,
+                             warmup=a.warmup, batch_size=a.batch_size, device=a.device)
+    print(json.dumps(result.to_dict(), indent=2) if a.json else result.render())
+    return 0
+
+
+def _parsers(sub) -> None:
+    b = sub.add_parser("baseline", help="record a suite's results as the baseline of the check")
+    b.add_argument("results_dir", help="a suite's results folder, e.g. results/ci")
+    b.add_argument("-o", "--output", required=True,
+                   help="baseline file to write, e.g. results/baselines/ci.json")
+
+    c = sub.add_parser("check", help="compare fresh results with a baseline; exit 1 on a "
+                       "regression")
+    c.add_argument("results_dir", help="the fresh results of the suite, e.g. /tmp/r/ci")
+    c.add_argument("--baseline", required=True, help="baseline file (ganbench baseline)")
+    c.add_argument("--alpha", type=float, default=0.05,
+                   help="significance level after the correction (default 0.05)")
+    c.add_argument("--correction", choices=["bh", "none"], default="bh",
+                   help="multiple-testing correction over all comparisons (default: bh, "
+                   "Benjamini-Hochberg)")
+    c.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    be = sub.add_parser("bench", help="training throughput, and the vectorised ensemble "
+                        "against one run after another")
+    be.add_argument("--dataset", default="ring")
+    be.add_argument("--model", default=None,
+                    help="model name (default: the model of suites/mode_collapse.yaml, "
+                    "else mlp with its defaults)")
+    be.add_argument("--objective", default="nonsaturating")
+    be.add_argument("--scheme", default="alternating")
+    be.add_argument("--members", type=int, nargs="+", default=[1, 4, 16, 64],
+                    help="ensemble sizes to measure (default: 1 4 16 64)")
+    be.add_argument("--steps", type=int, default=50, help="timed steps per measurement")
+    be.add_argument("--warmup", type=int, default=5, help="untimed steps first")
+    be.add_argument("--batch-size", type=int, default=None,
+                    help="default: the suite's batch size, else 256")
+    be.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    be.add_argument("--json", action="store_true")
+
+
+cli.EXTRA_PARSERS.append(_parsers)
