@@ -37,7 +37,7 @@ def needs_stacked(dataset) -> str | None:
 
 @torch.no_grad()
 def classify_channels(x: Tensor, classifier, device: torch.device | str = "cpu",
-                      batch: int = 8192) -> Tensor:
+                      batch: int = 1024) -> Tensor:
     """Digit of every channel: [N, C, H, W] -> [N, C] class indices (on the CPU)."""
     n, c = x.shape[:2]
     flat = x.reshape(n * c, 1, *x.shape[2:])
