@@ -25,24 +25,21 @@ from ganbench.registry import registry
 from ganbench.report import read_suite_meta
 from ganbench.results import atomic_write_text, dumps, load_results, metric_columns
 from ganbench.suite import RunSpec
-from ganbench.tables import metric_direction
+from ganbench.tables import metric_direction, registered_metric
 
 FORMAT = 1
 BAND_KEYS = ("abs", "rel")
+#: entries that describe how a metric was computed, not what it measured (compared
+#: nowhere: a classifier's optimiser steps or wall time are not a regression)
+DIAGNOSTIC_SUFFIXES = ("_steps", "_seconds")
 
 
 # --- metric properties ---------------------------------------------------------------
 
 
-def registered_metric(key: str) -> str | None:
-    """The registered metric a result key belongs to ('modes_thresholded' -> 'modes')."""
-    reg = registry("metrics")
-    name = key
-    while name:
-        if name in reg:
-            return name
-        name = name.rsplit("_", 1)[0] if "_" in name else ""
-    return None
+def measured(key: str) -> bool:
+    """Whether a result entry is a measurement the check compares (it has a direction)."""
+    return metric_direction(key) is not None and not key.endswith(DIAGNOSTIC_SUFFIXES)
 
 
 def metric_band(key: str, overrides: dict[str, dict[str, float]] | None = None
@@ -116,7 +113,7 @@ def summarise(results_dir: Path | str) -> dict[str, Any]:
                          f"{', '.join(suites) or 'none'}; pass results/<suite>")
     specs = _specs(root)
     overrides = read_suite_meta(root).get("check") or {}
-    keys = [k for k in metric_columns(df) if metric_direction(k) is not None]
+    keys = [k for k in metric_columns(df) if measured(k)]
     groups: dict[str, dict[str, Any]] = {}
     for row in df.to_dict("records"):
         spec = specs.get(row["run_id"])

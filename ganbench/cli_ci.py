@@ -38,11 +38,27 @@ def cmd_check(a: argparse.Namespace) -> int:
 def cmd_bench(a: argparse.Namespace) -> int:
     from ganbench import bench
 
-    result = bench.run_bench(dataset=a.dataset, model=a.model, objective=a.objective,
-                             scheme=a.scheme, members=a.members, steps=a.steps,
+    result = bench.run_bench(dataset=_plugin(a.dataset), model=_plugin(a.model),
+                             objective=_plugin(a.objective), scheme=_plugin(a.scheme),
+                             members=a.members, steps=a.steps,
                              warmup=a.warmup, batch_size=a.batch_size, device=a.device)
     print(json.dumps(result.to_dict(), indent=2) if a.json else result.render())
     return 0
+
+
+def _plugin(text: str | None):
+    """A plug-in as the suite file writes it: a name, or a YAML mapping with its params."""
+    if text is None or not text.lstrip().startswith("{"):
+        return text
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise cli.UsageError(f"not a YAML mapping: {text!r} ({exc})") from None
+
+
+PLUGIN_HELP = " (a name or a YAML mapping, e.g. '{name: mlp, width: 128}')"
 
 
 def _parsers(sub) -> None:
@@ -64,12 +80,12 @@ def _parsers(sub) -> None:
 
     be = sub.add_parser("bench", help="training throughput, and the vectorised ensemble "
                         "against one run after another")
-    be.add_argument("--dataset", default="ring")
+    be.add_argument("--dataset", default="ring", help="default: ring" + PLUGIN_HELP)
     be.add_argument("--model", default=None,
-                    help="model name (default: the model of suites/mode_collapse.yaml, "
-                    "else mlp with its defaults)")
-    be.add_argument("--objective", default="nonsaturating")
-    be.add_argument("--scheme", default="alternating")
+                    help="default: the model of suites/mode_collapse.yaml, else mlp with its "
+                    "defaults" + PLUGIN_HELP)
+    be.add_argument("--objective", default="nonsaturating", help="default: nonsaturating")
+    be.add_argument("--scheme", default="alternating", help="default: alternating" + PLUGIN_HELP)
     be.add_argument("--members", type=int, nargs="+", default=[1, 4, 16, 64],
                     help="ensemble sizes to measure (default: 1 4 16 64)")
     be.add_argument("--steps", type=int, default=50, help="timed steps per measurement")

@@ -1,0 +1,24 @@
+"""pytest-benchmark benchmarks (not part of the tests): ``tox -e bench``, or
+``pytest benchmarks --benchmark-only [--benchmark-autosave] [--benchmark-compare]``.
+They run on the default device (CUDA when present) and synchronise it inside the timed call."""
+
+import pytest
+import torch
+
+from ganbench.bench import bench_runs
+from ganbench.train import build, resolve_device
+
+
+@pytest.fixture(scope="session")
+def device() -> torch.device:
+    return resolve_device("auto")
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def built_game(device: torch.device, members: int = 4, **setup):
+    """A ring game of ``members`` runs with the headline suite's model (see ganbench.bench)."""
+    return build(bench_runs(members=members, **setup), device)
