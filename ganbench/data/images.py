@@ -159,6 +159,13 @@ class FileDataset(ImageDataset):
         self.check_files()
 
     def check_files(self) -> None:
+        """Fail at creation when files are absent, before any suite runs."""
+        missing = self.missing_files()
+        if missing:
+            raise _missing(self.name, self.folder, missing)
+
+    def missing_files(self) -> str:
+        """The absent files, in words ("" when all are there)."""
         raise NotImplementedError
 
 
@@ -170,10 +177,8 @@ class IDXDataset(FileDataset):
                 return cand
         return None
 
-    def check_files(self) -> None:
-        missing = [f for pair in IDX_FILES.values() for f in pair if self._path(f) is None]
-        if missing:
-            raise _missing(self.name, self.folder, ", ".join(missing))
+    def missing_files(self) -> str:
+        return ", ".join(f for pair in IDX_FILES.values() for f in pair if self._path(f) is None)
 
     def source_key(self) -> tuple:
         paths = [self._path(f) for pair in IDX_FILES.values() for f in pair]
@@ -233,10 +238,11 @@ class CIFAR10(FileDataset):
     def __init__(self, size: int = 32, data_dir: str = ""):
         super().__init__(size, data_dir)
 
-    def check_files(self) -> None:
-        if formats.cifar_source(self.folder) is None:
-            raise _missing(self.name, self.folder, f"{formats.CIFAR_ARCHIVE} (or "
-                           f"{formats.CIFAR_FOLDER}/ with data_batch_1..5 and test_batch)")
+    def missing_files(self) -> str:
+        if formats.cifar_source(self.folder) is not None:
+            return ""
+        return (f"{formats.CIFAR_ARCHIVE} (or {formats.CIFAR_FOLDER}/ with data_batch_1..5 "
+                "and test_batch)")
 
     def source_key(self) -> tuple:
         src = formats.cifar_source(self.folder)

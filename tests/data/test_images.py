@@ -179,3 +179,27 @@ def test_suite_with_missing_data_is_invalid_before_running(tmp_path, capsys):
     assert cli.main(["run", str(suite), "--results", str(tmp_path / "res"), "--no-progress"]) == 2
     assert "cifar-10-python.tar.gz" in capsys.readouterr().err
     assert not (tmp_path / "res").exists()
+
+
+def test_paper_suites_validate_when_their_files_are_present(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from ganbench.suite import load_suite
+
+    suites = Path(__file__).parents[2] / "suites"
+    monkeypatch.setenv("GANBENCH_DATA", str(tmp_path / "none"))
+    with pytest.raises(SuiteError, match="ganbench data download mnist"):
+        load_suite(suites / "stacked_mnist_paper.yaml")
+    # tiny stand-ins of the distribution files (and of the Inception weights file)
+    tiny_idx(tmp_path / "mnist")
+    rng = np.random.default_rng(2)
+    write_cifar(tmp_path / "cifar10", (rng.integers(0, 256, (5, 32, 32, 3), np.uint8), [0] * 5),
+                (rng.integers(0, 256, (1, 32, 32, 3), np.uint8), [1]), archive=True)
+    (tmp_path / "inception.pt").touch()
+    monkeypatch.setenv("GANBENCH_INCEPTION_WEIGHTS", str(tmp_path / "inception.pt"))
+    monkeypatch.setenv("GANBENCH_DATA", str(tmp_path))
+    s = load_suite(suites / "stacked_mnist_paper.yaml")
+    assert len(s.runs) == 4 * 3 * 5 + 3 * 3 * 5
+    assert {r.config["dataset"]["name"] for r in s.runs} == {"stacked_mnist"}
+    c = load_suite(suites / "cifar10_paper.yaml")
+    assert {m["name"] for m in c.runs[0].config["evaluation"]["metrics"]} == {"fid", "kid"}
