@@ -6,7 +6,7 @@ then move both players from w_t (restored from a snapshot) to w_{t+1}.
 
 Optimiser state: both half-steps go through the players' optimisers, so Adam's moments
 (and its step count) are updated at the extrapolation and at the update, as in Gidel et
-al.'s Extra-Adam (their Algorithm 4). With plain SGD this is exactly Korpelevich's method.
+al.'s Extra-Adam. With plain SGD this is exactly Korpelevich's method.
 A projection such as weight clipping is applied after both half-steps (the projected
 variant). Losses reported are those at w_t.
 """
