@@ -51,7 +51,12 @@ def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = N
     from ganbench.tables import render
 
     df = load_results(results_dir)
-    meta = read_suite_meta(results_dir).get("table", {})
+    suite_meta = read_suite_meta(results_dir)
+    meta = suite_meta.get("table", {})
+    order = {rid: i for i, rid in enumerate(suite_meta.get("runs", []))}
+    if order:  # rows and columns in the suite's grid order, not by run-id hash
+        df = df.assign(_order=df["run_id"].map(order).fillna(len(order))).sort_values(
+            "_order", kind="stable").drop(columns="_order")
     rows = rows or meta.get("rows") or ["objective", "scheme"]
     columns = columns if columns is not None else (meta.get("columns") or ["dataset"])
     if not metrics:

@@ -24,22 +24,25 @@ import yaml
 STATUSES = ("done", "diverged", "failed")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes, durable: bool = False) -> None:
+    """Write to a temporary file in the same folder, then rename: readers see the old file
+    or the new one, never a part. ``durable`` also fsyncs (survives power loss, ~10 ms)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode())
+def atomic_write_text(path: Path, text: str, durable: bool = False) -> None:
+    atomic_write_bytes(path, text.encode(), durable)
 
 
 def _json_default(o: Any) -> Any:
@@ -103,7 +106,8 @@ class RunDir:
     def write_summary(self, summary: dict[str, Any]) -> None:
         if summary.get("status") not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
-        atomic_write_text(self.summary_path, dumps(summary, indent=2))
+        # the summary marks a run finished: make it durable
+        atomic_write_text(self.summary_path, dumps(summary, indent=2), durable=True)
 
     def read_summary(self) -> dict[str, Any]:
         return json.loads(self.summary_path.read_text())

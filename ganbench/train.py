@@ -32,6 +32,8 @@ from ganbench.schemes import REGISTRY as SCHEMES
 from ganbench.seeding import MemberRandom, generator
 from ganbench.suite import RunSpec
 
+CHECKPOINT_EVERY_S = 60.0
+
 # config keys that may differ inside one ensemble (per-member hyper-parameters)
 MEMBER_KEYS = ("seed", "optimizer.lr_g", "optimizer.lr_d")
 
@@ -170,7 +172,8 @@ def load_member_states(module: torch.nn.Module, states: list[dict[str, Tensor]])
 
 
 def train_group(specs: list[RunSpec], root: Path, device: torch.device,
-                progress: bool = False, keep_checkpoint: bool = False) -> list[dict[str, Any]]:
+                progress: bool = False, keep_checkpoint: bool = False,
+                checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> list[dict[str, Any]]:
     """Train a group of compatible runs as one ensemble; write each run's results."""
     torch.manual_seed(0)  # nothing should draw from the global generator; make sure of it
     cfg = specs[0].config
@@ -206,7 +209,7 @@ def train_group(specs: list[RunSpec], root: Path, device: torch.device,
     train_s = 0.0
     losses: dict[str, Tensor] = {}
     bar = _bar(iterations, start, progress, specs)
-    t_start = time.perf_counter()
+    t_start = last_ckpt = time.perf_counter()
     for it in range(start, iterations):
         losses = built.scheme.step(game)
         if ema is not None:
@@ -242,8 +245,10 @@ def train_group(specs: list[RunSpec], root: Path, device: torch.device,
                 rows[i].append({"step": step, "wall_s": round(train_s, 4),
                                 **{k: loss_now[k][i] for k in loss_now}, **vals})
                 dirs[i].write_metrics(rows[i])
-            if step < iterations:
+            # checkpoints cost more than short runs gain from them: at most one a minute
+            if step < iterations and time.perf_counter() - last_ckpt >= checkpoint_every_s:
                 _checkpoint(dirs, game, ema, step, rows, diverged_at)
+                last_ckpt = time.perf_counter()
             if not any(alive):
                 break
             t_start = time.perf_counter()

@@ -5,8 +5,9 @@ import torch
 
 # every test runs on the CPU, with few threads (CI has two cores)
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
-# under pytest-xdist each worker gets one thread so that workers do not fight for cores
-torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, torch.get_num_threads()))
+# one thread: the tests' tensors are tiny, and with two threads on a loaded 2-core machine
+# small ops wait on each other (40 ms for a log_softmax); pytest-xdist supplies parallelism
+torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def test_resume_from_checkpoint_gives_the_same_result(tmp_path, tiny_suite_dict)
     train_group(runs, tmp_path / "full", CPU)
     # interrupted after the first evaluation: keep checkpoints, drop the summaries
     partial_root = tmp_path / "part"
-    train_group(runs, partial_root, CPU, keep_checkpoint=True)
+    train_group(runs, partial_root, CPU, keep_checkpoint=True, checkpoint_every_s=0)
     for r in runs:
         rd = RunDir(partial_root, r.suite, r.run_id)
         # rewind: a checkpoint at step 10 exists from the evaluation at step 10
