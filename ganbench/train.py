@@ -157,7 +157,12 @@ def member_critic(game: Game, i: int):
     def critic(x: Tensor) -> Tensor:
         dev = game.alive.device
         xs = x.to(dev).unsqueeze(0).expand(game.members, *x.shape)
-        return game.D(xs)[i].cpu()
+        was_training = game.D.training
+        game.D.eval()  # evaluation must not advance training state (spectral-norm vectors, BN)
+        try:
+            return game.D(xs)[i].cpu()
+        finally:
+            game.D.train(was_training)
 
     return critic
 
