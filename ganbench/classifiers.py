@@ -182,41 +182,72 @@ def predict(net: nn.Module, x: Tensor, batch: int = 8192,
     return out
 
 
+class Fitter:
+    """Adam on the mean per-sample loss (minibatches drawn with ``generator``; full batch
+    when the training set fits in ``batch_size``), resumable: ``run(until)`` trains up to
+    step ``until`` or until early stopping, so candidates can be raced.
+
+    The weights evaluated and kept are an exponential moving average of the iterates
+    (decay ``ema``; 0 = the iterates themselves): it removes most of the minibatch noise,
+    so the validation curve is smooth enough for early stopping and lower at its minimum.
+    It keeps the weights of the best validation loss and stops after ``patience`` steps
+    without an improvement larger than ``min_delta`` (near-separable data would otherwise
+    train on for ever, sharpening its logits)."""
+
+    def __init__(self, net: nn.Module, train: tuple[Tensor, Tensor], val: tuple[Tensor, Tensor],
+                 generator: torch.Generator, lr: float = 3e-3, batch_size: int = 1024,
+                 patience: int = 300, eval_every: int = 10, ema: float = 0.99,
+                 min_delta: float = 1e-4):
+        self.net, self.train, self.val, self.gen = net, train, val, generator
+        self.batch_size, self.patience, self.eval_every = batch_size, patience, eval_every
+        self.ema, self.min_delta = ema, min_delta
+        self.opt = torch.optim.Adam(net.parameters(), lr=lr)
+        self.avg = copy.deepcopy(net) if ema > 0 else net
+        self.best, self.best_step = math.inf, 0
+        self.best_state = copy.deepcopy(self.avg.state_dict())
+        self.step, self.stopped, self.seconds = 0, False, 0.0
+
+    def run(self, until: int) -> Fitter:
+        t0 = time.perf_counter()
+        x, y = self.train
+        n = x.shape[0]
+        self.net.train()
+        while self.step < until and not self.stopped:
+            self.step += 1
+            if n <= self.batch_size:
+                xb, yb = x, y
+            else:
+                idx = torch.randint(n, (self.batch_size,), generator=self.gen).to(x.device)
+                xb, yb = x[idx], y[idx]
+            loss = per_sample_loss(self.net(xb), yb).mean()
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.opt.step()
+            if self.ema > 0:
+                with torch.no_grad():
+                    for a, p in zip(self.avg.parameters(), self.net.parameters()):
+                        a.lerp_(p, 1.0 - self.ema)
+            if self.step % self.eval_every == 0 or self.step == until:
+                v = float(per_sample_loss(predict(self.avg, self.val[0]), self.val[1]).mean())
+                if v < self.best - self.min_delta:
+                    self.best, self.best_step = v, self.step
+                    self.best_state = copy.deepcopy(self.avg.state_dict())
+                elif self.step - self.best_step >= self.patience:
+                    self.stopped = True
+        self.seconds += time.perf_counter() - t0
+        return self
+
+    def finish(self) -> FitResult:
+        """Load the best weights into the network (eval mode); the summary of the fit."""
+        self.net.load_state_dict(self.best_state)
+        self.net.eval()
+        return FitResult(self.step, self.best_step, self.best, self.seconds)
+
+
 def fit(net: nn.Module, train: tuple[Tensor, Tensor], val: tuple[Tensor, Tensor],
-        generator: torch.Generator, lr: float = 3e-3, max_steps: int = 3000,
-        batch_size: int = 2048, patience: int = 300, eval_every: int = 10,
-        weight_decay: float = 0.0) -> FitResult:
-    """Adam on the mean per-sample loss; keeps the weights of the best validation loss and
-    stops after ``patience`` steps without improvement. Full batch when the training set
-    fits in ``batch_size``; otherwise minibatches drawn with ``generator``."""
-    t0 = time.perf_counter()
-    x, y = train
-    xv, yv = val
-    n = x.shape[0]
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=weight_decay)
-    best, best_step, best_state = math.inf, 0, copy.deepcopy(net.state_dict())
-    step = 0
-    net.train()
-    for step in range(1, max_steps + 1):
-        if n <= batch_size:
-            xb, yb = x, y
-        else:
-            idx = torch.randint(n, (batch_size,), generator=generator).to(x.device)
-            xb, yb = x[idx], y[idx]
-        loss = per_sample_loss(net(xb), yb).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % eval_every == 0 or step == max_steps:
-            v = float(per_sample_loss(predict(net, xv), yv).mean())
-            if v < best - 1e-6:
-                best, best_step = v, step
-                best_state = copy.deepcopy(net.state_dict())
-            elif step - best_step >= patience:
-                break
-    net.load_state_dict(best_state)
-    net.eval()
-    return FitResult(step, best_step, best, time.perf_counter() - t0)
+        generator: torch.Generator, max_steps: int = 3000, **kw) -> FitResult:
+    """Train ``net`` to early stopping (at most ``max_steps``); see ``Fitter``."""
+    return Fitter(net, train, val, generator, **kw).run(max_steps).finish()
 
 
 # --- the dataset classifier --------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""FID / KID / precision-recall through torch-fidelity, with ganbench feature extractors."""
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from ganbench.data.synthetic import GaussianMixture, ring_centres
+from ganbench.metrics import REGISTRY, EvalContext, MetricError
+from ganbench.metrics import fidelity as fid_mod
+from ganbench.metrics.features import INCEPTION_ENV, INCEPTION_FILE
+
+
+@pytest.fixture(autouse=True)
+def _no_user_cache(tmp_path, monkeypatch):
+    # never read or write the user's cache or torch hub from tests
+    monkeypatch.setenv("GANBENCH_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(INCEPTION_ENV, raising=False)
+
+
+def gaussian(n, mean, cov, seed):
+    g = np.random.default_rng(seed)
+    return torch.from_numpy(g.multivariate_normal(mean, cov, size=n)).float()
+
+
+def frechet(x, y):
+    """Closed-form Frechet distance of the Gaussians with the samples' moments."""
+    x, y = x.double().numpy(), y.double().numpy()
+    m1, m2 = x.mean(0), y.mean(0)
+    s1, s2 = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    covmean = scipy.linalg.sqrtm(s1 @ s2).real
+    return float(((m1 - m2) ** 2).sum() + np.trace(s1 + s2 - 2 * covmean))
+
+
+def test_fid_raw_is_the_frechet_distance_of_sample_moments():
+    real = gaussian(2000, [0, 0, 0], [[1, 0.3, 0], [0.3, 1, 0], [0, 0, 0.5]], 0)
+    fake = gaussian(1500, [0.5, -0.2, 0.1], [[2, 0, 0.2], [0, 0.7, 0], [0.2, 0, 1]], 1)
+    out = REGISTRY.create("fid")(fake, EvalContext(real=real))
+    assert out["fid"] == pytest.approx(frechet(real, fake), rel=1e-4)
+
+
+def test_kid_raw_equals_the_unbiased_polynomial_mmd_on_all_samples():
+    # 500 samples: one subset is all of them (a permutation), so KID is deterministic
+    real = gaussian(500, [0, 0], np.eye(2), 0).double()
+    fake = gaussian(500, [0.7, 0], np.eye(2) * 1.5, 1).double()
+    out = REGISTRY.create("kid", subsets=1)(fake.float(), EvalContext(real=real.float()))
+    k = lambda a, b: (a @ b.T / 2 + 1) ** 3  # noqa: E731  (degree 3, gamma 1/d, coef 1)
+    kxx, kyy, kxy = k(fake, fake), k(real, real), k(fake, real)
+    n = 500
+    want = ((kxx.sum() - kxx.trace()) + (kyy.sum() - kyy.trace())) / (n * (n - 1)) - 2 * kxy.mean()
+    assert out["kid"] == pytest.approx(float(want), rel=1e-3)
+    same = REGISTRY.create("kid")(gaussian(500, [0, 0], np.eye(2), 2), EvalContext(real=real.float()))
+    assert abs(same["kid"]) < 0.1 * out["kid"]
+
+
+def test_precision_and_recall_see_dropped_modes():
+    g = torch.Generator().manual_seed(0)
+    ring = GaussianMixture(ring_centres(8, 2.0), 0.02)
+    half = GaussianMixture(ring_centres(8, 2.0)[::2], 0.02)
+    ctx = EvalContext(real=ring.sample(2000, g), dataset=ring)
+    fake = half.sample(2000, g)
+    p = REGISTRY.create("precision")(fake, ctx)["precision"]
+    r = REGISTRY.create("recall")(fake, ctx)["recall"]
+    assert p > 0.95
+    assert 0.4 < r < 0.6
+
+
+def test_classifier_features_and_real_feature_cache(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    # three well separated classes: the dataset classifier trains in a few hundred steps
+    ds = GaussianMixture(torch.tensor([[0.0, 0.0], [3.0, 0.0], [0.0, 3.0]]), 0.3)
+    real = ds.sample(1000, g)
+    ctx = EvalContext(real=real, dataset=ds, cache_dir=tmp_path)
+    fid = REGISTRY.create("fid", features="classifier")
+    same = fid(ds.sample(1000, g), ctx)["fid"]
+    dropped = fid(GaussianMixture(ds.centres[:2], 0.3).sample(1000, g), ctx)["fid"]
+    assert dropped > 10 * same
+    cached = sorted(p.name for p in (tmp_path / "fidelity").iterdir())
+    assert cached and all(n.startswith("ganbench-real-") for n in cached)
+    # a second evaluation on the same real samples reads the real statistics back
+    assert fid(ds.sample(1000, g), ctx)["fid"] < dropped
+
+
+def test_missing_inception_weights_name_the_file(tmp_path, monkeypatch):
+    ds = type("Img", (), {"kind": "image", "num_classes": 10, "shape": (1, 8, 8)})()
+    fid = REGISTRY.create("fid")
+    why = fid.applies(ds)
+    assert why is not None and INCEPTION_FILE in why and INCEPTION_ENV in why
+    x = torch.zeros(4, 1, 8, 8)
+    with pytest.raises(MetricError, match=INCEPTION_FILE):
+        fid(x, EvalContext(real=x, dataset=ds))
+    monkeypatch.setenv(INCEPTION_ENV, str(tmp_path / "nowhere.pth"))
+    with pytest.raises(MetricError, match="nowhere.pth"):
+        fid(x, EvalContext(real=x))
+
+
+def test_inception_features_from_a_local_weights_file(tmp_path):
+    # random weights in the right format: the plumbing (uint8 RGB, weights path, no
+    # download) is what is tested here, not the numbers
+    from unittest import mock
+
+    from torch_fidelity import FeatureExtractorInceptionV3
+
+    with mock.patch.object(FeatureExtractorInceptionV3, "load_state_dict"), \
+            mock.patch("torch.load", return_value={}):
+        net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"],
+                                          feature_extractor_weights_path="unused")
+    weights = tmp_path / INCEPTION_FILE
+    torch.save(net.state_dict(), weights)
+    g = torch.Generator().manual_seed(0)
+    real = torch.rand(6, 1, 8, 8, generator=g) * 2 - 1
+    fake = torch.rand(6, 1, 8, 8, generator=g) * 2 - 1
+    out = REGISTRY.create("fid", inception_weights=str(weights))(
+        fake, EvalContext(real=real, cache_dir=tmp_path / "cache"))
+    assert np.isfinite(out["fid"]) and out["fid"] >= 0
+
+
+def test_fake_features_are_shared_between_metrics_of_one_sample_set(tmp_path):
+    ds = GaussianMixture(torch.tensor([[0.0, 0.0], [3.0, 0.0]]), 0.3)
+    g = torch.Generator().manual_seed(1)
+    ctx = EvalContext(real=ds.sample(300, g), dataset=ds, cache_dir=tmp_path)
+    fake = ds.sample(300, g)
+    REGISTRY.create("fid", features="classifier")(fake, ctx)
+    names = {p.name for p in fid_mod._fake_cache().iterdir()}
+    assert any(n.startswith("ganbench-fake-") for n in names)
+    REGISTRY.create("kid", features="classifier")(fake, ctx)
+    assert names <= {p.name for p in fid_mod._fake_cache().iterdir()}
