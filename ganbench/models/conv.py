@@ -8,7 +8,10 @@ each tensor, so a member trained in a group is the same network trained alone.
 
 Sizes: the generator projects the code to an s0 x s0 map (s0 = 4, or 7 for 28 px) and
 doubles it with stride-2 transposed convolutions; the critic mirrors it. Supported: square
-images whose side halves down to s0 in {4..7}, e.g. 8, 16, 28, 32, 64.
+images whose side halves down to s0 in {4..7}, e.g. 8, 16, 28, 32, 64. As in DCGAN the
+critic's first layer has no normalisation, so at 8 px (one stage) only ``spectral`` changes
+the critic. ``dcgan_conditional`` adds a label embedding to the generator's code and a
+projection term to the critic, with labels packed as in ``models/conditional.py``.
 """
 
 from __future__ import annotations
