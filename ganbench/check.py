@@ -279,12 +279,13 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], alpha: float = 0.
             rows.append(Row(group=group_title(ng["labels"]), key=key, metric="(group)",
                             verdict="new", note="group not in the baseline",
                             n_now=len(ng["runs"])))
-    p_adj = adjust([t.p_worse for _, t in tested], correction)
-    for (row, test), p in zip(tested, p_adj):
-        row.p = p
+    p_worse = adjust([t.p_worse for _, t in tested], correction)
+    p_better = adjust([t.p_better for _, t in tested], correction)
+    for (row, test), pw, pb in zip(tested, p_worse, p_better):
+        row.p = pw
         if test.delta < -row.tol:
-            row.verdict = "REGRESSION" if p <= alpha else "ok (noise)"
-        elif test.delta > row.tol and test.p_better <= alpha:
+            row.verdict = "REGRESSION" if pw <= alpha else "ok (noise)"
+        elif test.delta > row.tol and pb <= alpha:
             row.verdict = "better"
     return CheckResult(rows, alpha, correction, _notes(baseline, current))
 
