@@ -93,8 +93,20 @@ class ImageDataset(Dataset):
     def sample_labeled(self, n, generator, device="cpu", split="train"):
         dev = generator.device
         x, y = self.raw(split, dev)
-        idx = torch.randint(x.shape[0], (n,), generator=generator, device=dev)
+        idx = draw_indices(x.shape[0], n, generator, split)
         return self.to_float(x[idx]).to(device), y[idx].to(device)
+
+
+def draw_indices(size: int, n: int, generator: torch.Generator, split: str) -> Tensor:
+    """Training draws are i.i.d. (with replacement). Held-out (test) draws are evaluation
+    sets: every image once before any repeats (concatenated random permutations), so n =
+    the split's size is the whole test set, as in the FID protocol of Lucic et al. 2018,
+    and k-NN metrics (precision/recall) do not see duplicate real points at distance 0."""
+    dev = generator.device
+    if split != "test":
+        return torch.randint(size, (n,), generator=generator, device=dev)
+    perms = [torch.randperm(size, generator=generator, device=dev) for _ in range(-(-n // size))]
+    return torch.cat(perms)[:n]
 
 
 # --- scikit-learn digits -----------------------------------------------------------------

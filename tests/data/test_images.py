@@ -203,3 +203,17 @@ def test_paper_suites_validate_when_their_files_are_present(tmp_path, monkeypatc
     assert {r.config["dataset"]["name"] for r in s.runs} == {"stacked_mnist"}
     c = load_suite(suites / "cifar10_paper.yaml")
     assert {m["name"] for m in c.runs[0].config["evaluation"]["metrics"]} == {"fid", "kid"}
+
+
+def test_test_split_draws_each_image_once_before_repeating():
+    d = REGISTRY.create("digits")
+    n_test = len(d.raw("test")[1])
+    x, _ = d.sample_labeled(n_test, gen(4), split="test")
+    assert len({bytes(r) for r in x.flatten(1).numpy()}) == n_test  # the whole test set
+    xb, _ = d.sample_labeled(2 * n_test + 5, gen(4), split="test")
+    counts = torch.unique(xb.flatten(1), dim=0, return_counts=True)[1]
+    assert len(counts) == n_test and set(counts.tolist()) <= {2, 3}
+    # training draws stay i.i.d.: a split-sized draw repeats images
+    n_train = len(d.raw("train")[1])
+    xt, _ = d.sample_labeled(n_train, gen(4))
+    assert len(torch.unique(xt.flatten(1), dim=0)) < 0.7 * n_train
