@@ -192,15 +192,16 @@ class Fitter:
     so the validation curve is smooth enough for early stopping and lower at its minimum.
     It keeps the weights of the best validation loss and stops after ``patience`` steps
     without an improvement larger than ``min_delta`` (near-separable data would otherwise
-    train on for ever, sharpening its logits)."""
+    train on for ever, sharpening its logits), or once the validation loss is at most
+    ``good_enough``."""
 
     def __init__(self, net: nn.Module, train: tuple[Tensor, Tensor], val: tuple[Tensor, Tensor],
                  generator: torch.Generator, lr: float = 3e-3, batch_size: int = 1024,
                  patience: int = 300, eval_every: int = 10, ema: float = 0.99,
-                 min_delta: float = 1e-4):
+                 min_delta: float = 1e-4, good_enough: float = 0.0):
         self.net, self.train, self.val, self.gen = net, train, val, generator
         self.batch_size, self.patience, self.eval_every = batch_size, patience, eval_every
-        self.ema, self.min_delta = ema, min_delta
+        self.ema, self.min_delta, self.good_enough = ema, min_delta, good_enough
         self.opt = torch.optim.Adam(net.parameters(), lr=lr)
         self.avg = copy.deepcopy(net) if ema > 0 else net
         self.best, self.best_step = math.inf, 0
@@ -232,7 +233,7 @@ class Fitter:
                 if v < self.best - self.min_delta:
                     self.best, self.best_step = v, self.step
                     self.best_state = copy.deepcopy(self.avg.state_dict())
-                elif self.step - self.best_step >= self.patience:
+                if self.best <= self.good_enough or self.step - self.best_step >= self.patience:
                     self.stopped = True
         self.seconds += time.perf_counter() - t0
         return self
