@@ -83,8 +83,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--vectorize", choices=["auto", "off"], default="auto",
                    help="train compatible runs as one ensemble (default: auto)")
     r.add_argument("--max-group", type=int, default=64, help="largest ensemble (default 64)")
-    r.add_argument("--executor", choices=["local", "processes"], default="local")
-    r.add_argument("--jobs", type=int, default=2, help="worker processes for --executor processes")
+    r.add_argument("--executor", choices=["auto", "local", "processes"], default="auto",
+                   help="auto (default): one single-threaded worker process per core on a "
+                        "CPU, in-process on a GPU")
+    r.add_argument("--jobs", type=int, default=None,
+                   help="worker processes (default: the number of cores)")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
 

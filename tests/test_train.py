@@ -1,4 +1,5 @@
 import copy
+from pathlib import Path
 import json
 
 import numpy as np
@@ -121,3 +122,21 @@ def test_cuda_asked_without_cuda_fails_before_writing(tmp_path, tiny_suite_dict,
     with pytest.raises(ValueError, match="CUDA is not available"):
         run_suite(s, tmp_path, device="cuda", progress=False)
     assert not any(tmp_path.iterdir())
+
+
+def test_process_executor_gives_the_same_results(tmp_path, tiny_suite_dict):
+    s = parse_suite(tiny_suite_dict)
+    out = run_suite(s, tmp_path / "p", device="cpu", executor="processes", jobs=2, progress=False)
+    assert out["done"] == 4
+    run_suite(s, tmp_path / "l", device="cpu", executor="local", progress=False)
+    for r in s.runs:
+        np.testing.assert_array_equal(samples(tmp_path / "p", r), samples(tmp_path / "l", r))
+
+
+def test_auto_executor_stays_in_process_for_small_work(tiny_suite_dict):
+    from ganbench.execute import choose_executor
+
+    groups = plan(parse_suite(tiny_suite_dict).runs, Path("/nonexistent")).todo
+    assert choose_executor("auto", "cpu", groups, jobs=2) == "local"
+    assert choose_executor("auto", "cpu", groups * 1000, jobs=2) == "processes"
+    assert choose_executor("auto", "cpu", groups * 1000, jobs=1) == "local"
