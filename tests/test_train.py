@@ -138,5 +138,5 @@ def test_auto_executor_stays_in_process_for_small_work(tiny_suite_dict):
 
     groups = plan(parse_suite(tiny_suite_dict).runs, Path("/nonexistent")).todo
     assert choose_executor("auto", "cpu", groups, jobs=2) == "local"
-    assert choose_executor("auto", "cpu", groups * 1000, jobs=2) == "processes"
-    assert choose_executor("auto", "cpu", groups * 1000, jobs=1) == "local"
+    assert choose_executor("auto", "cpu", groups * 10000, jobs=2) == "processes"
+    assert choose_executor("auto", "cpu", groups * 10000, jobs=1) == "local"
