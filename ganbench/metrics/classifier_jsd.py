@@ -86,7 +86,7 @@ def bootstrap_means(a: Tensor, b: Tensor, reps: int, gen: torch.Generator) -> Te
 
 def _candidates(kind: str, width: int, fourier_features: int):
     if kind == "image":
-        return {"cnn": lambda x, g: cnn(x, 1, g)}
+        return {"cnn": lambda x, g: cnn(x, 1, g, width=16, feature_dim=64)}
     return {"mlp": lambda x, g: mlp(x, 1, g, width=width),
             "fourier_mlp": lambda x, g: mlp(x, 1, g, width=width, fourier=FOURIER_SCALES,
                                             fourier_features=fourier_features)}
@@ -132,7 +132,7 @@ def estimate_jsd(real: Tensor, fake: Tensor, seed: int = 0, device: torch.device
         gen = seeded(seed, f"jsd_classifier/{name}")
         net = build(train[0], gen).to(dev)
         fitters[name] = Fitter(net, train, val, gen, lr=3e-3 if kind == "vector" else 1e-3,
-                               batch_size=batch_size if kind == "vector" else 256,
+                               batch_size=batch_size if kind == "vector" else 128,
                                patience=patience, good_enough=GOOD_ENOUGH
                                ).run(min(probe, max_steps))
     name = min(fitters, key=lambda k: fitters[k].best)

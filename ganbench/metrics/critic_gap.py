@@ -40,7 +40,7 @@ def logit_critic(objective) -> bool:
 
 
 @REGISTRY.register("critic_gap", description="test cross-entropy of the training critic "
-                   "(sigmoid of its raw outputs) minus that of a fresh optimal-ish classifier",
+                   "(sigmoid of its raw outputs) minus that of a freshly trained classifier",
                    reference="Goodfellow et al. 2014, Proposition 1 (the optimal discriminator)")
 class CriticGap(Metric):
     direction = "min"
