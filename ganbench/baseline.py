@@ -102,8 +102,9 @@ def _environment(results_dir: Path, run_ids: list[str]) -> dict[str, Any]:
 def summarise(results_dir: Path | str) -> dict[str, Any]:
     """Per group and metric: values per seed, mean, spread, direction and band.
 
-    ``results_dir`` is one suite's folder (results/<suite>). Only finished runs count; a
-    metric's values come from runs whose status is done and whose value is finite.
+    ``results_dir`` is one suite's folder (results/<suite>). Only finished runs of the
+    suite's latest ``ganbench run`` count (suite.json lists them); a metric's values come
+    from runs whose status is done and whose value is finite.
     """
     root = Path(results_dir)
     df = load_results(root)
@@ -112,7 +113,10 @@ def summarise(results_dir: Path | str) -> dict[str, Any]:
         raise ValueError(f"{root}: expected the results of one suite, found "
                          f"{', '.join(suites) or 'none'}; pass results/<suite>")
     specs = _specs(root)
-    overrides = read_suite_meta(root).get("check") or {}
+    meta = read_suite_meta(root)
+    overrides = meta.get("check") or {}
+    if meta.get("runs"):  # runs left over from an earlier version of the suite do not count
+        df = df[df["run_id"].isin(set(meta["runs"]))]
     keys = [k for k in metric_columns(df) if measured(k)]
     groups: dict[str, dict[str, Any]] = {}
     for row in df.to_dict("records"):

@@ -125,3 +125,14 @@ def test_metric_band_and_tolerance():
         baseline.metric_band("modes", {"modes": {"width": 1}})
     assert baseline.tolerance({"abs": 0.05, "rel": 0.1}, -2.0) == pytest.approx(0.2)
     assert baseline.tolerance({"abs": 0.05, "rel": 0.1}, 0.1) == pytest.approx(0.05)
+
+
+def test_only_the_latest_runs_of_the_suite_count(tmp_path):
+    # an earlier version of the suite left runs behind; suite.json lists the current ones
+    fake_results(tmp_path, RAW, _vals)
+    now = fake_results(tmp_path, {**RAW, "grid": {"objective": ["hinge"], "seed": [0, 1]}},
+                       _vals)
+    base = baseline.summarise(tmp_path / "fake")
+    assert set(base["groups"]) == {now.runs[0].group_key(("seed",))}
+    (g,) = base["groups"].values()
+    assert g["labels"]["objective"] == "hinge" and len(g["runs"]) == 2
