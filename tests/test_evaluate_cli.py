@@ -107,3 +107,22 @@ def test_image_folder_is_scaled_to_minus_one_one(tmp_path):
     empty.mkdir()
     with pytest.raises(SampleFileError, match="no PNG or JPG"):
         load_samples(empty)
+
+
+def test_image_folders_with_default_metrics(tmp_path, capsys, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))  # no Inception weights here
+    monkeypatch.delenv("GANBENCH_INCEPTION_WEIGHTS", raising=False)
+    rng = np.random.default_rng(0)
+    for name, lo in (("real", 0), ("fake", 100)):
+        (tmp_path / name).mkdir()
+        for i in range(120):
+            Image.fromarray(rng.integers(lo, lo + 150, (8, 8), dtype=np.uint8)).save(
+                tmp_path / name / f"{i:03d}.png")
+    code, out, err = run(capsys, "--real", tmp_path / "real", "--fake", tmp_path / "fake", "--json")
+    assert code == 0
+    values = json.loads(out)
+    assert values["jsd_classifier"] > 0.3 and values["wasserstein"] > 0
+    # FID would need Inception-v3 weights: a default metric that cannot run is skipped
+    assert "fid" not in values and "skipped fid" in err and "weights-inception" in err
