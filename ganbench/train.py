@@ -97,6 +97,7 @@ def build(specs: list[RunSpec], device: torch.device) -> Built:
     objective = _create(OBJECTIVES, cfg["objective"])
     regularizer = _create(REGULARIZERS, cfg["regularizer"])
     scheme = _create(SCHEMES, cfg["scheme"])
+    model.regularizer = None if cfg["regularizer"] is None else cfg["regularizer"]["name"]
     model.bind(dataset)
     init = [generator(s, "init") for s in seeds]
     G = model.generator(dataset.shape, init).to(device)

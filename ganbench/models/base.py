@@ -17,6 +17,9 @@ class Model:
     #: or "code" (InfoGAN); see models/conditional.py
     packing: str | None = None
     num_codes: int = 0
+    #: the run's regularizer name, set by the trainer before building (a critic may pick
+    #: its normalisation by it: no batch norm under a per-sample gradient penalty)
+    regularizer: str | None = None
 
     def bind(self, dataset) -> None:
         """Learn what the model needs from the dataset (shape, classes) before building."""

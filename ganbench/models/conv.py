@@ -244,13 +244,9 @@ def resolve_critic_norm(critic_norm: str, regularizer: str | None) -> str:
 class DCGAN(Model):
     """``width``: channels of the generator's last hidden map and the critic's first (the
     others double per stage; DCGAN used 64 at 64 px). ``critic_norm``: none | batch | layer
-    | spectral | auto. The model does not see the run's regularizer, so ``auto`` means
-    batch norm unless ``regularizer`` is set to a gradient penalty by the caller; suites
-    with a gradient penalty (gp, r1, r2, dragan) should set ``critic_norm: layer`` or
-    ``none`` explicitly."""
+    | spectral | auto: batch norm as in DCGAN, layer norm when the run's regularizer (set
+    by the trainer as ``self.regularizer``) is a per-sample gradient penalty."""
 
-    #: the run's regularizer name, for critic_norm "auto" (set by the trainer when it knows)
-    regularizer: str | None = None
     num_classes = 0  # conditioning classes (the conditional variant sets them in bind)
 
     def __init__(self, latent_dim: int = 100, width: int = 64, critic_width: int = 0,

@@ -150,3 +150,22 @@ def test_params_validated_and_registered():
     assert resolve_critic_norm("auto", None) == "batch"
     assert resolve_critic_norm("auto", "gp") == "layer"
     assert resolve_critic_norm("spectral", "gp") == "spectral"
+
+
+def test_trainer_tells_the_critic_its_regularizer():
+    import torch
+
+    from ganbench.suite import parse_suite
+    from ganbench.train import build
+
+    def critic_norms(objective):
+        runs = parse_suite({"base": {"dataset": {"name": "digits", "size": 16}, "objective": objective,
+                                     "model": {"name": "dcgan", "latent_dim": 4, "width": 4},
+                                     "training": {"iterations": 1, "batch_size": 4},
+                                     "evaluation": {"samples": 10, "metrics": []}}}).runs
+        D = build(runs, torch.device("cpu")).game.D
+        return {type(m).__name__ for m in D.modules()}
+
+    with_gp, plain = critic_norms("wgan_gp"), critic_norms("nonsaturating")
+    assert with_gp != plain
+    assert not any("Batch" in n for n in with_gp)
