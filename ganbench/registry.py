@@ -11,8 +11,9 @@ import difflib
 import importlib
 import inspect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
