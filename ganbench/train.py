@@ -50,7 +50,29 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def peak_memory(device: torch.device) -> tuple[str, int | None]:
+    """('cuda', peak allocated bytes) on a GPU, else ('cpu_rss', peak resident set size)."""
+    if device.type == "cuda":
+        return "cuda", torch.cuda.max_memory_allocated(device)
+    try:
+        import resource
+
+        return "cpu_rss", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB
+    except (ImportError, OSError):
+        return "cpu_rss", None
 
 
 def environment(device: torch.device) -> dict[str, Any]:
@@ -265,7 +287,7 @@ def train_group(specs: list[RunSpec], root: Path, device: torch.device,
         params = None if ema is None else dict(zip([n for n, _ in game.G.named_parameters()], ema.shadow))
         fake = built.samples(game.generate(z_eval, params).float().cpu()).numpy()
     div = diverged_at.cpu().tolist()
-    peak = torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
+    peak_kind, peak = peak_memory(device)
     env = environment(device)
     group = specs[0].group_key(MEMBER_KEYS)
     summaries = []
@@ -276,7 +298,8 @@ def train_group(specs: list[RunSpec], root: Path, device: torch.device,
         t.update(train_s=round(train_s, 4), group_size=E,
                  steps_per_s=steps_done / train_s if train_s > 0 else None,
                  samples_per_s=steps_done * tr["batch_size"] / train_s if train_s > 0 else None,
-                 peak_memory_bytes=peak)
+                 peak_memory_bytes=peak, peak_memory_kind=peak_kind,
+                 evaluations=len(rows[i]))
         summary = {"status": status, "diverged_step": div[i] if div[i] >= 0 else None,
                    "iterations": iterations, "metrics": final[i] if status == "done" else {},
                    "last_metrics": final[i], "metric_errors": errors[i], "timings": t,

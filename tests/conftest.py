@@ -1,7 +1,12 @@
 import os
+import tempfile
 
 import pytest
 import torch
+
+# classifiers and real-data features are cached on disk: keep the tests' cache out of the
+# user's and share it within a test session
+os.environ["GANBENCH_CACHE"] = tempfile.mkdtemp(prefix="ganbench-test-cache-")
 
 # every test runs on the CPU, with few threads (CI has two cores)
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")

@@ -106,8 +106,9 @@ def test_results_files_and_summary_contents(tmp_path, tiny_suite_dict):
                                                    "samples.npz"}
     s = rd.read_summary()
     assert s["status"] == "done" and s["iterations"] == 20
-    for key in ("steps_per_s", "samples_per_s", "train_s", "eval_modes_s"):
+    for key in ("steps_per_s", "samples_per_s", "train_s", "eval_modes_s", "peak_memory_bytes"):
         assert s["timings"][key] > 0
+    assert s["timings"]["evaluations"] == 2 and s["timings"]["peak_memory_kind"] == "cpu_rss"
     assert s["environment"]["torch"] == torch.__version__
     rows = rd.read_metrics()
     assert [row["step"] for row in rows] == [10, 20]
