@@ -14,11 +14,19 @@ def device() -> torch.device:
     return resolve_device("auto")
 
 
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+@pytest.fixture(scope="session")
+def sync(device):
+    """Wait for the device: call at the end of every timed function."""
+    def wait() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    return wait
 
 
-def built_game(device: torch.device, members: int = 4, **setup):
-    """A ring game of ``members`` runs with the headline suite's model (see ganbench.bench)."""
-    return build(bench_runs(members=members, **setup), device)
+@pytest.fixture(scope="session")
+def built_game(device):
+    """Factory: a ring game of ``members`` runs with the headline suite's model (see
+    ganbench.bench); keyword arguments name other plug-ins."""
+    def make(members: int = 4, **setup):
+        return build(bench_runs(members=members, **setup), device)
+    return make

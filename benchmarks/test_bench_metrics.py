@@ -7,7 +7,6 @@ recall one k-NN computation), so every round gets freshly perturbed samples."""
 import pytest
 import torch
 
-from benchmarks.conftest import built_game
 from ganbench.data import REGISTRY as DATASETS
 from ganbench.metrics import REGISTRY as METRICS
 from ganbench.metrics.base import EvalContext, MetricError
@@ -20,8 +19,8 @@ NAMES = [e.name for e in METRICS.entries() if e.create().applies(RING) is None]
 
 
 @pytest.fixture(scope="module")
-def samples(device):
-    built = built_game(device, members=1)
+def samples(device, built_game):
+    built = built_game(members=1)
     for _ in range(50):
         built.scheme.step(built.game)
     with torch.no_grad():

@@ -3,19 +3,18 @@ ensemble of 4 runs with the headline suite's model."""
 
 import pytest
 
-from benchmarks.conftest import built_game, sync
 from ganbench.schemes import REGISTRY as SCHEMES
 
 MEMBERS = 4
 
 
 @pytest.mark.parametrize("name", SCHEMES.names())
-def test_scheme_step(benchmark, device, name):
-    built = built_game(device, MEMBERS, scheme=name)
+def test_scheme_step(benchmark, device, sync, built_game, name):
+    built = built_game(MEMBERS, scheme=name)
 
     def step():
         built.scheme.step(built.game)
-        sync(device)
+        sync()
 
     step()  # first call allocates optimiser state and warms kernels
     benchmark.group = "scheme step"
