@@ -26,18 +26,22 @@ def nearest_mode(x: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
     return torch.cdist(x.reshape(len(x), -1).double(), centres.double()).argmin(dim=1)
 
 
-@REGISTRY.register(
-    "conditional_accuracy",
-    description="fraction of G(z, c) whose nearest mode is c (conditional models)",
-    reference="Mirza & Osindero 2014; protocol of this project",
-)
-class ConditionalAccuracy(Metric):
+class _ModeAccuracy(Metric):
+    """An accuracy of generated samples' nearest modes against their codes."""
+
     direction = "max"
     band = (0.05, 0.0)
 
     def applies(self, dataset):
         return needs_modes(dataset)
 
+
+@REGISTRY.register(
+    "conditional_accuracy",
+    description="fraction of G(z, c) whose nearest mode is c (conditional models)",
+    reference="Mirza & Osindero 2014; protocol of this project",
+)
+class ConditionalAccuracy(_ModeAccuracy):
     def __call__(self, fake, ctx):
         labels = _labels(ctx)
         modes = nearest_mode(fake, ctx.dataset.mode_centres())
@@ -57,13 +61,7 @@ def best_matching_accuracy(codes: np.ndarray, modes: np.ndarray, k_codes: int, k
     description="InfoGAN: best one-to-one code-to-mode matching accuracy",
     reference="Chen et al. 2016, InfoGAN; unsupervised accuracy via Hungarian matching",
 )
-class CodeAlignment(Metric):
-    direction = "max"
-    band = (0.05, 0.0)
-
-    def applies(self, dataset):
-        return needs_modes(dataset)
-
+class CodeAlignment(_ModeAccuracy):
     def __call__(self, fake, ctx):
         labels = _labels(ctx)
         centres = ctx.dataset.mode_centres()

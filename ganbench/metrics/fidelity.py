@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from ganbench.metrics.base import EvalContext, Metric, MetricError
+from ganbench.metrics.distances import flat_pair
 from ganbench.metrics.features import (
     CLASSIFIER_NAME,
     FEATURES,
@@ -55,16 +56,6 @@ def _fake_cache() -> Path:
 def _digest(x: Tensor) -> str:
     t = x.detach().cpu().contiguous()
     return hashlib.sha256(t.numpy().tobytes() + str(tuple(t.shape)).encode()).hexdigest()[:20]
-
-
-def _check_pair(real: Tensor, fake: Tensor) -> None:
-    for name, x in (("real", real), ("fake", fake)):
-        if x.ndim < 2 or x.shape[0] < 2:
-            raise MetricError(f"{name} samples must be [N, ...] with N >= 2, got {tuple(x.shape)}")
-        if not torch.isfinite(x).all():
-            raise MetricError(f"{name} samples hold NaN or infinite values")
-    if real.shape[1:] != fake.shape[1:]:
-        raise MetricError(f"real samples are {tuple(real.shape[1:])}, fake ones {tuple(fake.shape[1:])}")
 
 
 class _Fidelity(Metric):
@@ -99,7 +90,7 @@ class _Fidelity(Metric):
 
         register_extractors()
         real = ctx.real
-        _check_pair(real, fake)
+        flat_pair(real, fake)  # shapes agree, finite
         feats = self._resolve(ctx.dataset, fake.ndim)
         dev = torch.device(ctx.device)
         kw: dict = dict(cuda=dev.type == "cuda", verbose=False, save_cpu_ram=True,
