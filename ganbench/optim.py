@@ -9,8 +9,8 @@ p <- p - lr * (2 u_t - u_{t-1}).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import Tensor

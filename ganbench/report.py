@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.registry import KINDS, registry, unknown_message
-from ganbench.results import RunDir, atomic_write_text, dumps, load_results
+from ganbench.results import atomic_write_text, dumps, load_results
 from ganbench.suite import Suite
 
 SUITE_META = "suite.json"
@@ -113,5 +113,3 @@ def _describe(e) -> dict[str, Any]:
     d.update({k: v for k, v in e.meta.items()})
     return d
 
-
-__all__ = ["RunDir", "dry_run_listing", "listing", "suite_table"]

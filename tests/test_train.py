@@ -1,6 +1,6 @@
 import copy
-from pathlib import Path
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
