@@ -10,24 +10,22 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
+from ganbench.registry import Registry
 from ganbench.results import RunDir, atomic_write_bytes, load_results
 
-PLOTS: dict[str, tuple[Callable[..., Path], str]] = {}
+# figures are plug-ins like any other: ``ganbench list plots``
+PLOTS = REGISTRY = Registry("plots")
 FORMATS = ("png", "pdf", "svg")
 # load_results columns that are not labels of the grid
 _NOT_LABELS = {"suite", "run_id", "seed", "status", "diverged_step", "group", "run_dir"}
 
 
-def plot(name: str, description: str):
-    def deco(fn):
-        PLOTS[name] = (fn, description)
-        return fn
-    return deco
+def plot(name: str, description: str, reference: str = "this project"):
+    return PLOTS.register(name, description=description, reference=reference)
 
 
 def label_axes(df: pd.DataFrame) -> list[str]:
@@ -78,19 +76,19 @@ def save(fig, out: Path | str) -> Path:
     return out
 
 
-def _figure(n_rows: int, n_cols: int, size: float):
+def _figure(n_rows: int, n_cols: int, size: float, share: bool = True):
     # the object-oriented API: no pyplot global state, no display backend needed
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(size * n_cols, size * n_rows), layout="constrained")
     FigureCanvasAgg(fig)
-    axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=True, sharey=True)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False, sharex=share, sharey=share)
     return fig, axes
 
 
 @plot("dirac", "Dirac-GAN trajectories of (theta, psi), one line per scheme, one panel per "
-               "other setting")
+               "other setting", reference="Mescheder, Geiger & Nowozin 2018, Figure 3")
 def dirac_trajectories(results_dir: Path | str, out: Path | str, hue: str = "scheme",
                        lim: float = 2.5) -> Path:
     """(theta, psi) at every evaluation of every run (Mescheder et al. 2018, Figure 3):
@@ -157,4 +155,51 @@ def dirac_trajectories(results_dir: Path | str, out: Path | str, hue: str = "sch
                     labels.append(lb)
         fig.legend(handles, labels, loc="outside upper center", ncol=len(labels), fontsize=7,
                    title=hue, title_fontsize=7)
+    return save(fig, out)
+
+
+@plot("samples", "final samples of one seed per row x column of the suite's table, with "
+                 "the mode centres (2-D data)", reference="as Metz et al. 2017, Figure 2")
+def samples_grid(results_dir: Path | str, out: Path | str, seed: int | None = None,
+                 max_points: int = 2500) -> Path:
+    """Scatter of each run's samples.npz (rows: the table's row labels, columns: its column
+    labels, from suite.json), for the lowest seed unless ``seed`` is given; mode centres of
+    the run's dataset as crosses. Only for 2-D samples."""
+    import numpy as np
+
+    from ganbench.data import REGISTRY as DATASETS
+    from ganbench.report import ordered_results, read_suite_meta
+
+    df = ordered_results(Path(results_dir))
+    df = df[df["status"] == "done"]
+    meta = read_suite_meta(Path(results_dir)).get("table", {})
+    rows = [a for a in meta.get("rows", ["objective", "scheme"]) if a in df.columns]
+    cols = [a for a in meta.get("columns", ["dataset"]) if a in df.columns]
+    pick = df["seed"] == (df["seed"].min() if seed is None else seed)
+    df = df[pick]
+    if df.empty:
+        raise ValueError(f"{results_dir}: no finished run with that seed to plot")
+    row_keys = list(dict.fromkeys(df[rows].itertuples(index=False, name=None))) if rows else [()]
+    col_keys = list(dict.fromkeys(df[cols].itertuples(index=False, name=None))) if cols else [()]
+    fig, axes = _figure(len(row_keys), len(col_keys), 1.8, share=False)
+    root = Path(results_dir)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for run in df.to_dict("records"):
+        r = row_keys.index(tuple(run[a] for a in rows))
+        c = col_keys.index(tuple(run[a] for a in cols))
+        rd = RunDir(root.parent, run["suite"], run["run_id"])
+        x = np.load(rd.path / "samples.npz")["fake"][:max_points]
+        if x.ndim != 2 or x.shape[1] != 2:
+            raise ValueError(f"{rd.path}: samples are {x.shape[1:]}, the samples plot needs 2-D points")
+        ax = axes[r, c]
+        ax.set_visible(True)
+        ds = run_config(str(rd.path))["dataset"]
+        centres = DATASETS.create(ds["name"], **ds["params"]).mode_centres()
+        if centres is not None:
+            ax.plot(centres[:, 0], centres[:, 1], "x", color="C3", ms=3, mew=0.8)
+        ax.scatter(x[:, 0], x[:, 1], s=0.5, color="C0", alpha=0.4, linewidths=0)
+        ax.set_title(" / ".join(str(run[a]) for a in [*rows, *cols]), fontsize=5)
+        ax.tick_params(labelsize=5)
+        ax.set_aspect("equal", adjustable="datalim")
     return save(fig, out)

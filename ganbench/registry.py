@@ -25,6 +25,7 @@ KINDS: dict[str, str] = {
     "datasets": "ganbench.data",
     "models": "ganbench.models",
     "metrics": "ganbench.metrics",
+    "plots": "ganbench.plots",
 }
 
 

@@ -40,6 +40,16 @@ def read_suite_meta(results_dir: Path) -> dict[str, Any]:
     return json.loads(p.read_text()) if p.is_file() else {}
 
 
+def ordered_results(results_dir: Path):
+    """load_results in the suite's grid order (when suite.json lists it), not by run id."""
+    df = load_results(results_dir)
+    order = {rid: i for i, rid in enumerate(read_suite_meta(results_dir).get("runs", []))}
+    if order:
+        df = df.assign(_order=df["run_id"].map(order).fillna(len(order))).sort_values(
+            "_order", kind="stable").drop(columns="_order")
+    return df
+
+
 def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
     return (f"{s.name}: {out['runs']} runs — {out['skipped']} already finished, "
             f"{out['done']} done, {out['diverged']} diverged, {out['failed']} failed "
@@ -50,13 +60,8 @@ def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = N
                 columns: list[str] | None = None, metrics: list[str] | None = None) -> str:
     from ganbench.tables import render
 
-    df = load_results(results_dir)
-    suite_meta = read_suite_meta(results_dir)
-    meta = suite_meta.get("table", {})
-    order = {rid: i for i, rid in enumerate(suite_meta.get("runs", []))}
-    if order:  # rows and columns in the suite's grid order, not by run-id hash
-        df = df.assign(_order=df["run_id"].map(order).fillna(len(order))).sort_values(
-            "_order", kind="stable").drop(columns="_order")
+    df = ordered_results(results_dir)
+    meta = read_suite_meta(results_dir).get("table", {})
     rows = rows or meta.get("rows") or ["objective", "scheme"]
     columns = columns if columns is not None else (meta.get("columns") or ["dataset"])
     if not metrics:

@@ -107,3 +107,15 @@ def test_readme_objective_table_is_current(capsys):
     readme = (ROOT / "README.md").read_text()
     missing = [r for r in rows if r not in readme]
     assert not missing, "README's objective table is stale; regenerate it:\n" + "\n".join(missing)
+
+
+def test_samples_plot_from_results(tmp_path, capsys):
+    res = tmp_path / "results"
+    assert main(["run", str(SMOKE), "--results", str(res), "--no-progress"]) == 0
+    out = tmp_path / "samples.png"
+    assert main(["plot", "samples", str(res / "smoke"), "-o", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG" and out.stat().st_size > 10_000
+    assert main(["plot", "sample", str(res / "smoke"), "-o", str(out)]) == 2
+    assert "did you mean 'samples'" in capsys.readouterr().err
+    assert main(["list", "plots", "--json"]) == 0
+    assert {"dirac", "samples"} <= {e["name"] for e in json.loads(capsys.readouterr().out)}
