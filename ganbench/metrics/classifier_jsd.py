@@ -170,19 +170,24 @@ def cached_estimate(real: Tensor, fake: Tensor, seed: int, device, **kw) -> JSDE
     return _MEMO[key]
 
 
+class FreshClassifierMetric(Metric):
+    """A metric built on the fresh real-vs-fake classifier (``cached_estimate``): metrics
+    with equal settings share one estimate per sample set."""
+
+    def __init__(self, max_steps: int = 3000, patience: int = 300, bootstrap: int = 1000):
+        if max_steps < 1 or patience < 1 or bootstrap < 10:
+            raise ValueError("needs max_steps >= 1, patience >= 1, bootstrap >= 10")
+        self.kw = dict(max_steps=max_steps, patience=patience, bootstrap=bootstrap)
+
+
 @REGISTRY.register("jsd_classifier",
                    description="Jensen-Shannon divergence (nats) by a fresh real-vs-fake "
                    "classifier's held-out cross-entropy, with a bootstrap CI",
                    reference=REFERENCE)
-class ClassifierJSD(Metric):
+class ClassifierJSD(FreshClassifierMetric):
     direction = "min"
     band = (0.02, 0.1)
     default = True
-
-    def __init__(self, max_steps: int = 3000, patience: int = 300, bootstrap: int = 1000):
-        if max_steps < 1 or patience < 1 or bootstrap < 10:
-            raise ValueError("jsd_classifier needs max_steps >= 1, patience >= 1, bootstrap >= 10")
-        self.kw = dict(max_steps=max_steps, patience=patience, bootstrap=bootstrap)
 
     def __call__(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:
         e = cached_estimate(ctx.real, fake, ctx.seed, ctx.device, **self.kw)

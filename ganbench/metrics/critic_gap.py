@@ -19,8 +19,12 @@ import torch
 from torch import Tensor
 
 from ganbench.classifiers import per_sample_loss
-from ganbench.metrics.base import EvalContext, Metric, MetricError
-from ganbench.metrics.classifier_jsd import bootstrap_means, cached_estimate
+from ganbench.metrics.base import EvalContext, MetricError
+from ganbench.metrics.classifier_jsd import (
+    FreshClassifierMetric,
+    bootstrap_means,
+    cached_estimate,
+)
 from ganbench.metrics.registry import REGISTRY
 from ganbench.seeding import generator as seeded
 
@@ -42,15 +46,9 @@ def logit_critic(objective) -> bool:
 @REGISTRY.register("critic_gap", description="test cross-entropy of the training critic "
                    "(sigmoid of its raw outputs) minus that of a freshly trained classifier",
                    reference="Goodfellow et al. 2014, Proposition 1 (the optimal discriminator)")
-class CriticGap(Metric):
+class CriticGap(FreshClassifierMetric):
     direction = "min"
     band = (0.02, 0.2)
-
-    def __init__(self, max_steps: int = 3000, patience: int = 300, bootstrap: int = 1000):
-        if max_steps < 1 or patience < 1 or bootstrap < 10:
-            raise ValueError("critic_gap needs max_steps >= 1, patience >= 1, bootstrap >= 10")
-        # same settings as jsd_classifier's defaults, so both share one estimate
-        self.kw = dict(max_steps=max_steps, patience=patience, bootstrap=bootstrap)
 
     def __call__(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:
         critic = ctx.extras.get("critic")

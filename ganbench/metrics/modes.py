@@ -33,6 +33,17 @@ def mode_histogram(samples: Tensor, centres: Tensor, std: float, n_std: float = 
     return counts, hq
 
 
+def kl_from_uniform(counts: Tensor) -> float:
+    """KL(histogram || uniform over its K bins); log K (its maximum) for an empty one."""
+    k = counts.numel()
+    total = counts.sum()
+    if total == 0:
+        return math.log(k)
+    p = counts.double() / total
+    nz = p > 0
+    return float((p[nz] * (p[nz] * k).log()).sum())
+
+
 class _ModeMetric(Metric):
     default = True
 
@@ -87,10 +98,4 @@ class ModeKL(_ModeMetric):
 
     def __call__(self, fake, ctx):
         counts, _ = self.hist(fake, ctx)
-        k = counts.numel()
-        total = counts.sum()
-        if total == 0:
-            return {"mode_kl": math.log(k)}
-        p = counts.double() / total
-        nz = p > 0
-        return {"mode_kl": float((p[nz] * (p[nz] * k).log()).sum())}
+        return {"mode_kl": kl_from_uniform(counts)}

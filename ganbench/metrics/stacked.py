@@ -15,13 +15,13 @@ plus a little for classifier errors.
 
 from __future__ import annotations
 
-import math
 import weakref
 
 import torch
 from torch import Tensor
 
 from ganbench.metrics.base import EvalContext, Metric, MetricError
+from ganbench.metrics.modes import kl_from_uniform
 from ganbench.metrics.registry import REGISTRY
 
 REFERENCE = ("Metz et al. 2017, Unrolled GANs (ICLR); Srivastava et al. 2017, VEEGAN "
@@ -50,12 +50,6 @@ def triple_counts(digits: Tensor) -> Tensor:
     """[N, 3] digits -> counts of each triple 100*d1 + 10*d2 + d3, [1000]."""
     idx = digits[:, 0] * 100 + digits[:, 1] * 10 + digits[:, 2]
     return torch.bincount(idx, minlength=MODES)
-
-
-def kl_from_uniform(counts: Tensor) -> float:
-    p = counts.double() / counts.sum()
-    nz = p > 0
-    return float((p[nz] * (p[nz] * counts.numel()).log()).sum())
 
 
 # the two metrics classify the same samples: remember the last answer for that tensor
@@ -112,7 +106,4 @@ class StackedKL(_StackedMetric):
     band = (0.05, 0.1)
 
     def __call__(self, fake, ctx):
-        counts = stacked_counts(fake, ctx)
-        if counts.sum() == 0:
-            return {"stacked_kl": math.log(MODES)}
-        return {"stacked_kl": kl_from_uniform(counts)}
+        return {"stacked_kl": kl_from_uniform(stacked_counts(fake, ctx))}
