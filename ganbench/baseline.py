@@ -29,9 +29,6 @@ from ganbench.tables import metric_direction, registered_metric
 
 FORMAT = 1
 BAND_KEYS = ("abs", "rel")
-#: entries that describe how a metric was computed, not what it measured (compared
-#: nowhere: a classifier's optimiser steps or wall time are not a regression)
-DIAGNOSTIC_SUFFIXES = ("_steps", "_seconds")
 
 
 # --- metric properties ---------------------------------------------------------------
@@ -39,7 +36,7 @@ DIAGNOSTIC_SUFFIXES = ("_steps", "_seconds")
 
 def measured(key: str) -> bool:
     """Whether a result entry is a measurement the check compares (it has a direction)."""
-    return metric_direction(key) is not None and not key.endswith(DIAGNOSTIC_SUFFIXES)
+    return metric_direction(key) is not None
 
 
 def metric_band(key: str, overrides: dict[str, dict[str, float]] | None = None

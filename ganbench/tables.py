@@ -25,10 +25,15 @@ def registered_metric(key: str) -> str | None:
     return None
 
 
+# entries without a direction of their own: CI bounds, how a value was computed (sample
+# count, optimiser steps, seconds, bandwidth), and unit conversions of the main value
+UNDIRECTED_SUFFIXES = ("_ci_low", "_ci_high", "_n", "_steps", "_seconds", "_bandwidth", "_bits")
+
+
 def metric_direction(key: str) -> str | None:
-    """Direction of a metric entry (sub-entries inherit it; CI bounds have none)."""
+    """Direction of a metric entry (sub-entries inherit it, except UNDIRECTED_SUFFIXES)."""
     name = registered_metric(key)
-    if name is None or key.endswith(("_ci_low", "_ci_high", "_n")):
+    if name is None or key.endswith(UNDIRECTED_SUFFIXES):
         return None
     return getattr(registry("metrics").get(name), "direction", None)
 

@@ -317,3 +317,24 @@ def test_baseline_of_the_ci_suite_matches_the_suite():
     for g in base["groups"].values():
         assert sorted(r["seed"] for r in g["runs"]) == seeds
         assert all(r["status"] == "done" for r in g["runs"])
+
+
+def test_entries_without_a_direction_are_neither_recorded_nor_missed():
+    """Unit conversions and diagnostics (``_bits``, ``_steps``, ...) are not compared; a
+    baseline recorded when they were is not failed for lacking them now."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from ganbench.baseline import measured
+    from ganbench.check import compare
+
+    assert measured("jsd_classifier") and measured("modes_thresholded")
+    assert not any(measured(k) for k in ("jsd_classifier_bits", "jsd_classifier_steps",
+                                         "jsd_classifier_ci_low", "mmd_bandwidth"))
+    base = json.loads((Path(__file__).parents[1] / "results/baselines/ci.json").read_text())
+    old = copy.deepcopy(base)
+    for g in old["groups"].values():
+        g["metrics"]["jsd_classifier_bits"] = dict(g["metrics"]["jsd_classifier"])
+    rows = compare(old, base).rows
+    assert rows and all(r.verdict == "ok" for r in rows)
