@@ -4,8 +4,9 @@ Contract: ``penalty(critic, real, fake, rand)`` returns the unweighted penalty p
 member ([E]); ``critic`` maps [E, N, ...] inputs to [E, N] raw outputs, ``rand(*shape)``
 draws uniform [0, 1) numbers of shape [E, *shape] from each member's own generator (so a
 member is reproducible alone). ``perturb(x, rand)`` may transform the critic's inputs
-(instance noise). ``after_critic_step(params)`` acts on the critic's parameters after each
-of its updates (weight clipping). The trainer multiplies the penalty by the regularizer's
+(instance noise). ``on_critic_init(params)`` acts on the critic's parameters once, when the
+critic is built (before its first step), and ``after_critic_step(params)`` after each of
+its updates (weight clipping does both). The trainer multiplies the penalty by the regularizer's
 ``weight``; every regularizer takes ``weight`` (unused by those without a penalty).
 
 Registered: ``weight_clip`` (WGAN), ``gp`` (WGAN-GP, two-sided at interpolates),
@@ -34,6 +35,11 @@ class Regularizer:
     weight: float = 0.0
 
     def penalty(self, critic: Critic, real: Tensor, fake: Tensor, rand: Rand) -> Tensor | None:
+        return None
+
+    def on_critic_init(self, params: list[Tensor]) -> None:
+        """Called once by the trainer on the freshly built critic, before its first step.
+        Default: nothing."""
         return None
 
     def after_critic_step(self, params: list[Tensor]) -> None:
@@ -88,12 +94,14 @@ MESCHEDER = "Mescheder, Geiger & Nowozin 2018, Which Training Methods for GANs d
 
 @REGISTRY.register(
     "weight_clip",
-    description="clip every critic parameter to [-clip, clip] after each critic step (weight unused)",
+    description="clip every critic parameter to [-clip, clip] at initialisation and after each critic step (weight unused)",
     reference=ARJOVSKY,
 )
 class WeightClip(Regularizer):
-    """WGAN's crude Lipschitz constraint. It adds no loss term, so ``weight`` is accepted
-    for a uniform signature but unused."""
+    """WGAN's crude Lipschitz constraint. Arjovsky et al.'s Algorithm 1 (and their code)
+    clamp before every critic step, the first included, so the initial weights are clamped
+    too (``on_critic_init``); clamping after each step then keeps every step's start in
+    range. It adds no loss term, so ``weight`` is accepted for a uniform signature but unused."""
 
     def __init__(self, weight: float = 0.0, clip: float = 0.01):
         if clip <= 0:
@@ -105,6 +113,9 @@ class WeightClip(Regularizer):
     def after_critic_step(self, params: list[Tensor]) -> None:
         for p in params:
             p.clamp_(-self.clip, self.clip)
+
+    def on_critic_init(self, params: list[Tensor]) -> None:
+        self.after_critic_step(params)
 
 
 class _GradientNormPenalty(Regularizer):
@@ -194,18 +205,22 @@ class R2(R1):
 
 @REGISTRY.register(
     "dragan",
-    description="DRAGAN: (||grad C|| - 1)^2 at real points perturbed by 0.5*std(x)*U[0,1) (weight 10)",
+    description="DRAGAN: (||grad C|| - 1)^2 at x + alpha*0.5*std(x)*U[0,1), alpha ~ U[0,1) per sample (weight 10)",
     reference="Kodali et al. 2017, On Convergence and Stability of GANs (arXiv:1705.07215)",
 )
 class DRAGAN(_GradientNormPenalty):
-    """Penalises the critic's slope around the data. The perturbation 0.5 * std * U[0, 1)
-    per coordinate, std taken over each member's real batch, is the authors' code's."""
+    """Penalises the critic's slope around the data, at the points of the authors' code
+    (and StudioGAN's ``cal_dra_penalty``): x + alpha * delta with delta = 0.5 * std(x) * u,
+    u ~ U[0, 1) per coordinate, alpha ~ U[0, 1) per sample, std over each member's real
+    batch. alpha is drawn before u, as there."""
 
     name = "dragan"
 
     def points(self, real, fake, rand):
+        alpha = rand(*per_sample(real))
         std = real.flatten(1).std(dim=1).view(-1, *([1] * (real.ndim - 1)))
-        return real + 0.5 * std * rand(*real.shape[1:])
+        delta = 0.5 * std * rand(*real.shape[1:])
+        return real + alpha * delta
 
     def shape(self, grad):
         return (norm(grad) - 1) ** 2

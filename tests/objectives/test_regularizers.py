@@ -52,13 +52,17 @@ def fd_norms(critic, x: torch.Tensor, h: float = 1e-6) -> torch.Tensor:
     return torch.stack(cols, -1).norm(dim=-1)
 
 
-def interpolates(real, fake, u):
+def interpolates(real, fake, draws):
+    u = draws[0]
     return u * real + (1 - u) * fake
 
 
-def dragan_points(real, fake, u):
+def dragan_points(real, fake, draws):
+    """The authors' points: x + alpha * 0.5 * std(x) * u, alpha per sample (drawn first)."""
+    alpha, u = draws
+    assert alpha.shape == (E, N, 1) and u.shape == (E, N, D)
     std = torch.tensor(np.array([np.std(r.numpy(), ddof=1) for r in real]))[:, None, None]
-    return real + 0.5 * std * u
+    return real + alpha * (0.5 * std * u)
 
 
 # name -> (points from (real, fake, the uniforms drawn), penalty from per-sample grad norms)
@@ -104,8 +108,7 @@ def test_penalty_matches_finite_differences(name):
     got = REGISTRY.create(name).penalty(critic, real, fake, rand)
     assert got.shape == (E,)
     points_fn, formula = EXPECTED[name]
-    u = rand.draws[0] if rand.draws else None
-    norms = fd_norms(critic, points_fn(real, fake, u))
+    norms = fd_norms(critic, points_fn(real, fake, rand.draws))
     torch.testing.assert_close(got.detach(), formula(norms), atol=1e-7, rtol=1e-6)
     if name.startswith("gp"):  # the one-sided and two-sided forms really differ here
         assert (norms < 1).any() and (norms > 1).any()
@@ -180,3 +183,105 @@ def test_instance_noise_is_gaussian_per_member():
     assert REGISTRY.create("instance_noise").penalty(None, x, x, None) is None
     with pytest.raises(ValueError, match="std"):
         REGISTRY.create("instance_noise", std=-1.0)
+
+
+def authors_dragan(critic_one, x: torch.Tensor, alpha: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """A transcription of the DRAGAN authors' penalty (StudioGAN's cal_dra_penalty) for one
+    member's batch x [N, D], with its uniforms alpha [N, 1] and u [N, D] given."""
+    differences = 0.5 * x.std() * u
+    interpolates = (x + alpha * differences).detach().requires_grad_(True)
+    out = critic_one(interpolates)
+    (grads,) = torch.autograd.grad(out.sum(), interpolates, create_graph=True)
+    return ((grads.view(grads.size(0), -1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def test_dragan_matches_the_authors_formula_with_per_sample_alpha():
+    mlp, critic = make_critic()
+    real, fake = batches()
+    rand = RecordingRand()
+    got = REGISTRY.create("dragan").penalty(critic, real, fake, rand)
+    alpha, u = rand.draws
+    for e in range(E):
+        def critic_one(x, e=e):  # member e alone: the ensemble critic on a batch placed at e
+            xs = torch.zeros(E, *x.shape, dtype=x.dtype).index_copy(0, torch.tensor([e]), x[None])
+            return critic(xs)[e]
+
+        want = authors_dragan(critic_one, real[e], alpha[e], u[e])
+        torch.testing.assert_close(got[e], want, atol=1e-12, rtol=1e-10)
+        w = mlp.net[0].weight  # parameter gradients agree too (they reach the critic's loss)
+        (g_got,) = torch.autograd.grad(got[e], w, retain_graph=True)
+        (g_want,) = torch.autograd.grad(want, w)
+        torch.testing.assert_close(g_got, g_want, atol=1e-12, rtol=1e-10)
+    # alpha is one number per sample, not 1: the points are not x + delta
+    assert alpha.shape == (E, N, 1) and 0 < float(alpha.min()) and float(alpha.max()) < 1
+    at_delta = dragan_points(real, fake, [torch.ones_like(alpha), u])
+    assert not torch.allclose(dragan_points(real, fake, [alpha, u]), at_delta)
+
+
+def test_dragan_draws_per_member():
+    """A member's perturbation comes from its own stream: the same alone as in a group."""
+    real, fake = batches()
+    seen = {}
+
+    def critic(x):
+        seen["x"] = x.detach()
+        return x.sum(-1)
+
+    REGISTRY.create("dragan").penalty(critic, real, fake, MemberRandom([0, 1], "reg", "cpu").rand)
+    group = seen["x"]
+    REGISTRY.create("dragan").penalty(critic, real[1:], fake[1:], MemberRandom([1], "reg", "cpu").rand)
+    torch.testing.assert_close(seen["x"][0], group[1], atol=0, rtol=0)
+    d = group - real
+    std = real.flatten(1).std(dim=1)
+    assert (d >= 0).all() and (d < 0.5 * std[:, None, None]).all()
+    # on a large batch the mean perturbation is 0.5 std E[alpha] E[u] = std / 8 (the
+    # alpha-free x + delta would give std / 4); alpha * u has sd 0.22, so 4 sd of the mean
+    big = torch.randn(2, 5000, 2, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    REGISTRY.create("dragan").penalty(critic, big, big, MemberRandom([0, 1], "reg", "cpu").rand)
+    ratio = (seen["x"] - big).mean(dim=(1, 2)) / big.flatten(1).std(dim=1)
+    torch.testing.assert_close(ratio, torch.full((2,), 1 / 8, dtype=ratio.dtype), atol=0.5 * 0.22 * 4 / 100, rtol=0)
+
+
+def test_weight_clip_clamps_the_initial_critic():
+    reg = REGISTRY.create("weight_clip", clip=0.05)
+    p = torch.nn.Parameter(torch.tensor([[-0.2, 0.01], [0.049, 0.3]]))
+    q = torch.nn.Parameter(torch.tensor([0.7, -0.03]))
+    reg.on_critic_init([p, q])
+    assert torch.equal(p.detach(), torch.tensor([[-0.05, 0.01], [0.049, 0.05]]))
+    assert torch.equal(q.detach(), torch.tensor([0.05, -0.03]))
+
+
+@pytest.mark.parametrize("name", [n for n in REGISTRY.names() if n != "weight_clip"])
+def test_on_critic_init_is_a_no_op_elsewhere(name):
+    p = torch.nn.Parameter(torch.tensor([-3.0, 0.5, 7.0]))
+    REGISTRY.create(name).on_critic_init([p])
+    assert torch.equal(p.detach(), torch.tensor([-3.0, 0.5, 7.0]))
+
+
+def test_weight_clip_hooks_follow_the_papers_order():
+    """Arjovsky et al.'s Algorithm 1 clamps before every critic step; on_critic_init plus
+    after_critic_step evaluate every gradient at the same (clamped) points."""
+    clip, lr = 0.1, 0.3
+    target = torch.tensor([0.5, -0.02, -0.4])
+
+    def grad(w):  # of 1/2 ||w - target||^2
+        return w - target
+
+    w0 = torch.tensor([0.8, 0.05, -0.3])
+    paper, w = [], w0.clone()
+    for _ in range(4):
+        w = w.clamp(-clip, clip)
+        paper.append(w.clone())
+        w = w - lr * grad(w)
+    reg = REGISTRY.create("weight_clip", clip=clip)
+    ours, p = [], torch.nn.Parameter(w0.clone())
+    reg.on_critic_init([p])
+    for _ in range(4):
+        ours.append(p.detach().clone())
+        with torch.no_grad():
+            p -= lr * grad(p)
+        reg.after_critic_step([p])
+    for a, b in zip(paper, ours):
+        torch.testing.assert_close(a, b, atol=0, rtol=0)
+    # without the initial clamp the first step starts outside the range
+    assert not torch.equal(w0, paper[0])
