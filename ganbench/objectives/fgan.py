@@ -11,6 +11,11 @@ D_f(P_real || P_fake). The generator uses the paper's "alternative" loss (sectio
 it maximises E_Q[g_f(v(G(z)))] rather than minimising -E_Q[f*(g_f(v))] — the -log D
 trick of Goodfellow et al. generalised; for ``fgan_gan`` it *is* the non-saturating loss.
 
+Convention: code that trains the generator on the saddle form (minimising V, i.e.
+-E_Q[f*(g_f(v))]) is a different generator. The two share their fixed point but not
+their gradients: for Pearson chi^2, d/dv of the alternative loss is -1 while the saddle
+form's is -(v/2 + 1), so they push fakes in opposite directions where v < -2.
+
 Each member writes f, g_f and f* as in the paper, plus f*(g_f(v)) simplified where the
 composition would lose precision (e.g. reverse KL: f*(-exp(-v)) = v - 1).
 """
@@ -63,7 +68,7 @@ class FGAN(Objective):
 
 def _register(name: str, what: str):
     return REGISTRY.register(
-        name, description=f"f-GAN estimating {what}; generator maximises E_Q[g_f(v)]",
+        name, description=f"f-GAN estimating {what}; generator maximises E_Q[g_f(v)] (the paper's alternative form, not the saddle form)",
         reference=NOWOZIN)
 
 

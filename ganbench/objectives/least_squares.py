@@ -10,6 +10,12 @@ The optimal critic is D* = (b p + a q) / (p + q), where
 denominator P + Q). The default a=-1, b=1, c=0 is the paper's b-c=1, b-a=2 coding, for
 which -d_loss = Delta/2 - 1 and the generator minimises that chi^2; the 0-1 coding
 (a=0, b=1, c=1) gives Delta/8 - 1/4.
+
+Convention: much peer code (and the paper's experiments) uses the 0-1 coding (a, b, c) =
+(0, 1, 1); ``lsgan`` defaults to (-1, 1, 0). Their critic losses are the same up to the
+change of variable D' = (D + 1)/2 and a factor 1/4, but the generators differ: with c = 1
+the generator pulls fakes to the real target and no longer minimises the chi^2 (b - c = 0).
+Write {name: lsgan, a: 0, b: 1, c: 1} to match such code.
 """
 
 from __future__ import annotations
@@ -29,10 +35,13 @@ def triangular(p: Tensor, q: Tensor) -> float:
 
 @REGISTRY.register(
     "lsgan",
-    description="least squares: critic regresses real to b, fake to a; generator pulls fakes to c (default a=-1, b=1, c=0)",
+    description="least squares: critic regresses real to b, fake to a; generator pulls fakes to c (default a=-1, b=1, c=0; the 0-1 coding is a=0, b=1, c=1)",
     reference="Mao et al. 2017, Least Squares Generative Adversarial Networks (ICCV)",
 )
 class LSGAN(Objective):
+    """Mao et al.'s a-b-c losses; (a, b, c) = (-1, 1, 0) by default, the paper's chi^2
+    coding. Peer code often uses (0, 1, 1) instead: see the module docstring."""
+
     divergence = "Delta(P,Q)/2 - 1, Delta = sum (p-q)^2/(p+q) (a=-1, b=1, c=0)"
     activation = "identity"
 

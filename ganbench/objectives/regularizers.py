@@ -11,7 +11,8 @@ its updates (weight clipping does both). The trainer multiplies the penalty by t
 
 Registered: ``weight_clip`` (WGAN), ``gp`` (WGAN-GP, two-sided at interpolates),
 ``gp_one_sided`` (WGAN-LP), ``r1`` / ``r2`` (zero-centred on real / fake; the penalty is
-1/2 E||grad||^2, so ``weight`` is Mescheder et al.'s gamma), ``dragan`` (around the data)
+1/2 E||grad||^2, so ``weight`` is Mescheder et al.'s gamma, twice GAN_stability's
+``reg_param``), ``dragan`` (around the data)
 and ``instance_noise``. Gradients are taken of the critic's raw output.
 """
 
@@ -175,12 +176,14 @@ class OneSidedGradientPenalty(_GradientNormPenalty):
 
 @REGISTRY.register(
     "r1",
-    description="R1: zero-centred 1/2 ||grad C||^2 on real data; weight = the paper's gamma (10)",
+    description="R1: zero-centred 1/2 ||grad C||^2 on real data; weight = the paper's gamma (10; GAN_stability's reg_param is gamma/2)",
     reference=MESCHEDER,
 )
 class R1(_GradientNormPenalty):
     """R1 = gamma/2 E_P ||grad C||^2 on the critic's raw output. The penalty carries the 1/2,
-    so ``weight`` is the paper's gamma."""
+    so ``weight`` is the paper's gamma. Convention: the authors' code (GAN_stability) adds
+    ``reg_param * E||grad C||^2``, so its ``reg_param`` is gamma/2: their ``reg_param: 10``
+    is ``weight: 20`` here."""
 
     name = "r1"
 
@@ -193,7 +196,7 @@ class R1(_GradientNormPenalty):
 
 @REGISTRY.register(
     "r2",
-    description="R2: zero-centred 1/2 ||grad C||^2 on generated data; weight = the paper's gamma (10)",
+    description="R2: zero-centred 1/2 ||grad C||^2 on generated data; weight = the paper's gamma (10; GAN_stability's reg_param is gamma/2)",
     reference=MESCHEDER,
 )
 class R2(R1):

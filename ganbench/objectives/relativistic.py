@@ -81,10 +81,15 @@ class RSGAN(_Relativistic):
 
 @REGISTRY.register(
     "ragan",
-    description="relativistic average GAN: sigmoid of C(real) - mean C(fake) and of C(fake) - mean C(real)",
+    description="relativistic average GAN: sigmoid of C(real) - mean C(fake) and of C(fake) - mean C(real); losses sum both terms (2x code that averages them)",
     reference=JOLICOEUR + ", section 4.3",
 )
 class RaGAN(_Relativistic):
+    """The paper's RaGAN losses: each is the *sum* of its two terms (real vs the mean fake,
+    fake vs the mean real), as in its equations. Convention: the author's code and most peer
+    code average the two terms, so their losses (and gradients) are half of these: with
+    SGD that is a factor 2 in the step size, and a regularizer's weight counts double there."""
+
     divergence = ("sup_C E_P log sigmoid(C - E_Q C) + E_Q log sigmoid(E_P C - C) "
                   "(= -log 4 iff P = Q; numerical)")
     activation = "sigmoid(C(x) - E_other C)"
