@@ -1,8 +1,8 @@
 """Executors: plan the runs of a suite into groups and train them.
 
-Compatible runs (same config up to ``MEMBER_KEYS``: seed and learning rates) form one
-vectorised ensemble when ``vectorize="auto"``; ``"off"`` trains every run alone. Finished
-runs are skipped; interrupted groups resume from their checkpoints.
+Compatible runs (``ganbench.grouping``) form one vectorised ensemble when
+``vectorize="auto"``; ``"off"`` trains every run alone. Finished runs are skipped;
+interrupted groups resume from their checkpoints.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import torch
 
 from ganbench.results import RunDir
 from ganbench.suite import RunSpec, Suite
-from ganbench.train import MEMBER_KEYS, resolve_device, train_group
+from ganbench.grouping import group_runs
+from ganbench.train import resolve_device, train_group
 
 EXECUTORS = ("auto", "local", "processes")
 
@@ -64,13 +65,7 @@ def plan(runs: list[RunSpec], root: Path, vectorize: str = "auto", max_group: in
         (skipped if RunDir(root, r.suite, r.run_id).is_finished() else pending).append(r)
     if vectorize == "off":
         return Plan([[r] for r in pending], skipped)
-    groups: dict[str, list[RunSpec]] = {}
-    for r in pending:
-        groups.setdefault(r.group_key(MEMBER_KEYS), []).append(r)
-    todo = []
-    for members in groups.values():
-        for i in range(0, len(members), max_group):
-            todo.append(members[i:i + max_group])
+    todo = group_runs(pending, max_group)
     # longest first, so that parallel workers finish together
     todo.sort(key=cost_estimate, reverse=True)
     return Plan(todo, skipped)
@@ -94,7 +89,7 @@ def _train_safe(group: list[RunSpec], root: Path, device: str, progress: bool) -
             d = RunDir(root, r.suite, r.run_id)
             d.write_spec(r.to_dict())
             summary = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
-                       "traceback": tb, "metrics": {}, "group": r.group_key(MEMBER_KEYS)}
+                       "traceback": tb, "metrics": {}, "group": r.group_key()}
             d.write_summary(summary)
             out.append(summary)
         return out

@@ -1,11 +1,23 @@
-"""The game a scheme plays: two ensemble players, an objective, a regularizer, optimisers
-and each member's random streams. Schemes decide the order and form of the updates; the
-game knows how to compute each player's loss and gradients at any parameter point."""
+"""The game a scheme plays: two ensemble players, each member's objective and regularizer,
+optimisers and each member's random streams. Schemes decide the order and form of the
+updates; the game knows how to compute each player's loss and gradients at any parameter
+point.
+
+A mixed ensemble holds members with different objectives or regularizers. The critic runs
+once over every member; each distinct objective then computes the losses of its members
+(one pass per objective, no loop over members), and each distinct regularizer draws and
+penalises for its members only, from their own random streams, so that a member sees the
+same draws in the same order as when it trains alone. Extra critic passes that only some
+members need (a penalty, the relativistic generator's look at real data) are taken for
+every member and read for those; the grouping (``ganbench.grouping``) mixes objectives and
+regularizers only where the critic's forward pass has no state (no batch norm, no spectral
+norm), so those passes cannot disturb the other members."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -36,11 +48,53 @@ def params_of(module: nn.Module) -> Params:
 
 
 @dataclass
+class Part:
+    """A plug-in (objective or regularizer) and the members that use it."""
+
+    plugin: Any
+    members: list[int]
+    idx: Tensor  # the members as a long tensor on the training device
+    full: bool  # every member of the ensemble
+
+    def take(self, x: Tensor) -> Tensor:
+        """The part's rows of a member-first tensor."""
+        return x if self.full else x.index_select(0, self.idx)
+
+    def put(self, into: Tensor, x: Tensor) -> Tensor:
+        """``into`` with the part's rows replaced by ``x`` (out of place, differentiable)."""
+        return x if self.full else into.index_put((self.idx,), x)
+
+
+def partition(plugins: list[Any], keys: list[str], device: torch.device | str) -> list[Part]:
+    """One part per distinct key (members in order); None plug-ins belong to no part."""
+    members: dict[str, list[int]] = {}
+    first: dict[str, Any] = {}
+    for i, (p, k) in enumerate(zip(plugins, keys)):
+        if p is None:
+            continue
+        members.setdefault(k, []).append(i)
+        first.setdefault(k, p)
+    n = len(plugins)
+    return [Part(first[k], m, torch.tensor(m, dtype=torch.long, device=device), len(m) == n)
+            for k, m in members.items()]
+
+
+def _scatter(parts: list[Part], values: list[Tensor], n: int) -> Tensor:
+    """Per-part [E_part] values -> one [E] tensor (0 for members in no part)."""
+    if len(parts) == 1 and parts[0].full:
+        return values[0]
+    out = values[0].new_zeros(n)
+    for part, v in zip(parts, values):
+        out = out.index_put((part.idx,), v)
+    return out
+
+
+@dataclass
 class Game:
     G: nn.Module
     D: nn.Module
-    objective: Objective
-    regularizer: Regularizer | None
+    objectives: list[Part]
+    regularizers: list[Part]
     opt_g: MemberOptimizer
     opt_d: MemberOptimizer
     dataset: Dataset
@@ -52,6 +106,14 @@ class Game:
     alive: Tensor  # [E] bool: members that have not diverged
     packing: str | None = None  # see models/conditional.py
     num_codes: int = 0
+    _real_g: Part | None = field(default=None, init=False)
+
+    def __post_init__(self):
+        need = [i for p in self.objectives if getattr(p.plugin, "uses_real_in_g", False)
+                for i in p.members]
+        if need:
+            self._real_g = Part(None, sorted(need), torch.tensor(sorted(need), device=self.alive.device),
+                                len(need) == self.members)
 
     @property
     def members(self) -> int:
@@ -65,16 +127,36 @@ class Game:
     def d_params(self) -> list[Tensor]:
         return list(self.D.parameters())
 
+    def objective_of(self, i: int) -> Objective:
+        return next(p.plugin for p in self.objectives if i in p.members)
+
+    def regularizer_of(self, i: int) -> Regularizer | None:
+        return next((p.plugin for p in self.regularizers if i in p.members), None)
+
     # --- sampling ---------------------------------------------------------------
-    def real(self) -> Tensor:
+    def _draw_real(self, gens: list[torch.Generator]) -> Tensor:
         b, dev = self.batch_size, self.data_rng.device
         if self.packing is None:
-            return torch.stack([self.dataset.sample(b, g, dev) for g in self.data_rng.gens])
-        xs, ys = zip(*(self.dataset.sample_labeled(b, g, dev) for g in self.data_rng.gens))
+            return torch.stack([self.dataset.sample(b, g, dev) for g in gens])
+        xs, ys = zip(*(self.dataset.sample_labeled(b, g, dev) for g in gens))
         x, y = torch.stack(xs).flatten(2), torch.stack(ys)
         c = F.one_hot(y, self.num_codes).to(x) if self.packing == "label" else \
             x.new_zeros(*x.shape[:2], self.num_codes)  # InfoGAN: the critic never sees a code
         return torch.cat([x, c], dim=-1)
+
+    def real(self) -> Tensor:
+        return self._draw_real(self.data_rng.gens)
+
+    def real_for_g(self) -> Tensor | None:
+        """A real batch for the generator's loss, drawn only by the members whose objective
+        reads one (relativistic); the others' rows are zeros and never read."""
+        part = self._real_g
+        if part is None:
+            return None
+        drawn = self._draw_real([self.data_rng.gens[i] for i in part.members])
+        if part.full:
+            return drawn
+        return drawn.new_zeros(self.members, *drawn.shape[1:]).index_put((part.idx,), drawn)
 
     def noise(self) -> Tensor:
         z = self.noise_rng.randn(self.batch_size, self.latent_dim)
@@ -93,32 +175,67 @@ class Game:
         return lambda x: functional_call(self.D, d_params, (x,))
 
     # --- losses (one per member, [E]) ----------------------------------------------
-    def _penalised(self, critic: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
-        """The critic as regularizers see it: its score only (InfoGAN adds Q columns)."""
-        return lambda x: score_of(critic(x))
+    def _penalised(self, critic: Callable[[Tensor], Tensor], part: Part
+                   ) -> Callable[[Tensor], Tensor]:
+        """The critic as a regularizer sees it: its part's members' scores only (InfoGAN's
+        extra Q columns dropped)."""
+        if part.full:
+            return lambda x: score_of(critic(x))
+        n = self.members
 
-    def _inputs(self, x: Tensor) -> Tensor:
-        return x if self.regularizer is None else self.regularizer.perturb(x, self.reg_rng.rand)
+        def sub(x: Tensor) -> Tensor:
+            full = x.new_zeros(n, *x.shape[1:]).index_put((part.idx,), x)
+            return part.take(score_of(critic(full)))
+
+        return sub
+
+    def _rand(self, part: Part):
+        return self.reg_rng.rand if part.full else self.reg_rng.subset(part.members).rand
+
+    def _inputs(self, x: Tensor, within: Part | None = None) -> Tensor:
+        """Critic inputs after each regularizer's ``perturb`` (instance noise), for its own
+        members (and only those in ``within``, when given)."""
+        for part in self.regularizers:
+            if within is not None and not within.full:
+                keep = [i for i in part.members if i in within.members]
+                if not keep:
+                    continue
+                part = Part(part.plugin, keep, torch.tensor(keep, device=x.device),
+                            len(keep) == self.members)
+            x = part.put(x, part.plugin.perturb(part.take(x), self._rand(part)))
+        return x
 
     def d_loss(self, real: Tensor, fake: Tensor, d_params: Params | None = None) -> Tensor:
         critic = self.critic(d_params)
         real, fake = self._inputs(real), self._inputs(fake)
-        loss = self.objective.d_loss(critic(real), critic(fake))
-        if self.regularizer is not None and self.regularizer.weight:
-            pen = self.regularizer.penalty(self._penalised(critic), real, fake, self.reg_rng.rand)
+        d_real, d_fake = critic(real), critic(fake)
+        loss = _scatter(self.objectives, [p.plugin.d_loss(p.take(d_real), p.take(d_fake))
+                                          for p in self.objectives], self.members)
+        for part in self.regularizers:
+            reg = part.plugin
+            if not reg.weight:
+                continue
+            pen = reg.penalty(self._penalised(critic, part), part.take(real), part.take(fake),
+                              self._rand(part))
             if pen is not None:
-                loss = loss + self.regularizer.weight * pen
+                loss = loss + _scatter([part], [reg.weight * pen], self.members)
         return loss
 
     def g_loss(self, z: Tensor, real: Tensor | None = None, d_params: Params | None = None,
                g_params: Params | None = None) -> Tensor:
         critic = self.critic(d_params)
         d_fake = critic(self._inputs(self.generate(z, g_params)))
-        d_real = critic(self._inputs(real)) if real is not None else None
-        return self.objective.g_loss(d_fake, d_real)
+        d_real = None
+        if real is not None and self._real_g is not None:
+            d_real = critic(self._inputs(real, within=self._real_g))
+        values = []
+        for p in self.objectives:
+            reads = d_real is not None and getattr(p.plugin, "uses_real_in_g", False)
+            values.append(p.plugin.g_loss(p.take(d_fake), p.take(d_real) if reads else None))
+        return _scatter(self.objectives, values, self.members)
 
     def needs_real_for_g(self) -> bool:
-        return getattr(self.objective, "uses_real_in_g", False)
+        return self._real_g is not None
 
     # --- gradients -------------------------------------------------------------------
     def d_step_grads(self, create_graph: bool = False) -> tuple[Tensor, list[Tensor]]:
@@ -132,15 +249,57 @@ class Game:
 
     def g_step_grads(self) -> tuple[Tensor, list[Tensor]]:
         z = self.noise()
-        real = self.real() if self.needs_real_for_g() else None
+        real = self.real_for_g()
         loss = self.g_loss(z, real)
         grads = torch.autograd.grad(loss.sum(), self.g_params)
         return loss.detach(), list(grads)
 
     def step_d(self, grads: list[Tensor]) -> None:
         self.opt_d.step(grads, self.alive)
-        if self.regularizer is not None:
-            self.regularizer.after_critic_step(self.d_params)
+        self.project_critic("after_critic_step")
 
     def step_g(self, grads: list[Tensor]) -> None:
         self.opt_g.step(grads, self.alive)
+
+    @torch.no_grad()
+    def project_critic(self, hook: str) -> None:
+        """Apply a regularizer's in-place hook on the critic's parameters (weight clipping)
+        to its own members' slices only."""
+        params = self.d_params
+        for part in self.regularizers:
+            fn = getattr(part.plugin, hook, None)
+            if fn is None:
+                continue
+            if part.full:
+                fn(params)
+                continue
+            sub = [p.index_select(0, part.idx) for p in params]
+            fn(sub)
+            for p, s in zip(params, sub):
+                p.index_copy_(0, part.idx, s)
+
+    # --- per-member state (checkpoints hold one run each) ---------------------------
+    def member_state(self, i: int) -> dict[str, Any]:
+        return {"G": _module_slice(self.G, i), "D": _module_slice(self.D, i),
+                "opt_g": self.opt_g.member_state(i), "opt_d": self.opt_d.member_state(i),
+                "rng": {name: getattr(self, f"{name}_rng").gens[i].get_state()
+                        for name in RNG_STREAMS}}
+
+    def load_member_states(self, states: list[dict[str, Any]]) -> None:
+        _load_stacked(self.G, [s["G"] for s in states])
+        _load_stacked(self.D, [s["D"] for s in states])
+        self.opt_g.load_member_states([s["opt_g"] for s in states])
+        self.opt_d.load_member_states([s["opt_d"] for s in states])
+        for name in RNG_STREAMS:
+            getattr(self, f"{name}_rng").set_state([s["rng"][name] for s in states])
+
+
+RNG_STREAMS = ("data", "noise", "reg")
+
+
+def _module_slice(module: nn.Module, i: int) -> dict[str, Tensor]:
+    return {k: v[i].detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
+def _load_stacked(module: nn.Module, states: list[dict[str, Tensor]]) -> None:
+    module.load_state_dict({k: torch.stack([s[k] for s in states]) for k in states[0]})

@@ -39,3 +39,10 @@ class MemberRandom:
     def set_state(self, states: list[torch.Tensor]) -> None:
         for g, s in zip(self.gens, states):
             g.set_state(s)
+
+    def subset(self, members: list[int]) -> MemberRandom:
+        """The streams of some members only (the others' streams do not advance)."""
+        out = MemberRandom.__new__(MemberRandom)
+        out.gens = [self.gens[i] for i in members]
+        out.device = self.device
+        return out

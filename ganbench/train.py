@@ -1,17 +1,24 @@
 """The trainer: one loop for every objective, scheme and group size.
 
-A group of compatible runs (same config up to the seed and learning rates) trains as one
-ensemble whose parameters are stacked along a member axis; a single run is a group of one.
-Each member's initial weights, data, noise and penalties come from generators seeded by
-its own seed, so a member reproduces the same run trained alone. The step loop never
-synchronises with the host: divergence is tracked on the device and read at evaluation.
+A group of compatible runs (``ganbench.grouping``: same shapes, batch, dataset and scheme;
+any seeds, optimiser hyper-parameters, EMA decays and, where the critic allows it,
+objectives and regularizers) trains as one ensemble whose parameters are stacked along a
+member axis; a single run is a group of one. Each member's initial weights, data, noise
+and penalties come from generators seeded by its own seed, so a member reproduces the same
+run trained alone. The step loop never synchronises with the host: divergence is tracked
+on the device and read at evaluation.
+
+``train_group`` is four steps: ``setup`` (build or resume), ``train`` (the step loop, with
+evaluations on the schedule and checkpoints), ``evaluate`` and ``finish`` (write results).
 """
 
 from __future__ import annotations
 
+import io
 import platform
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,22 +27,19 @@ import torch
 from torch import Tensor
 
 from ganbench.data import REGISTRY as DATASETS
-from ganbench.game import Game, pack_code
+from ganbench.game import Game, pack_code, partition
 from ganbench.metrics import REGISTRY as METRICS
 from ganbench.metrics.base import EvalContext
 from ganbench.models import REGISTRY as MODELS
 from ganbench.objectives import REGISTRY as OBJECTIVES
 from ganbench.objectives.regularizers import REGISTRY as REGULARIZERS
 from ganbench.optim import MemberOptimizer
-from ganbench.results import RunDir
+from ganbench.results import RunDir, atomic_write_bytes
 from ganbench.schemes import REGISTRY as SCHEMES
 from ganbench.seeding import MemberRandom, generator
-from ganbench.suite import RunSpec
+from ganbench.suite import RunSpec, canonical
 
 CHECKPOINT_EVERY_S = 60.0
-
-# config keys that may differ inside one ensemble (per-member hyper-parameters)
-MEMBER_KEYS = ("seed", "optimizer.lr_g", "optimizer.lr_d")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -111,66 +115,86 @@ class Built:
 
 
 def build(specs: list[RunSpec], device: torch.device) -> Built:
-    """Everything one group trains with (models stacked over the members)."""
+    """Everything one group trains with (models stacked over the members; each member's
+    objective, regularizer and optimiser hyper-parameters its own)."""
     cfg = specs[0].config
     seeds = [s.seed for s in specs]
     dataset = _create(DATASETS, cfg["dataset"])
     model = _create(MODELS, cfg["model"])
-    objective = _create(OBJECTIVES, cfg["objective"])
-    regularizer = _create(REGULARIZERS, cfg["regularizer"])
     scheme = _create(SCHEMES, cfg["scheme"])
     model.regularizer = None if cfg["regularizer"] is None else cfg["regularizer"]["name"]
     model.bind(dataset)
     init = [generator(s, "init") for s in seeds]
     G = model.generator(dataset.shape, init).to(device)
     D = model.critic(dataset.shape, init).to(device)
-    opt = cfg["optimizer"]
-    common = dict(kind=opt["name"], beta1=opt["beta1"], beta2=opt["beta2"],
-                  momentum=opt["momentum"], **getattr(scheme, "optimizer_options", {}))
-    opt_g = MemberOptimizer(list(G.parameters()), [s.config["optimizer"]["lr_g"] for s in specs], **common)
-    opt_d = MemberOptimizer(list(D.parameters()), [s.config["optimizer"]["lr_d"] for s in specs], **common)
-    game = Game(G=G, D=D, objective=objective, regularizer=regularizer, opt_g=opt_g, opt_d=opt_d,
+    opts = [s.config["optimizer"] for s in specs]
+    common = dict(kind=cfg["optimizer"]["name"], **getattr(scheme, "optimizer_options", {}),
+                  **{k: [o[k] for o in opts] for k in ("beta1", "beta2", "momentum")})
+    opt_g = MemberOptimizer(list(G.parameters()), [o["lr_g"] for o in opts], **common)
+    opt_d = MemberOptimizer(list(D.parameters()), [o["lr_d"] for o in opts], **common)
+    keyed = {k: [canonical(s.config[k]) for s in specs] for k in ("objective", "regularizer")}
+    objectives = _instances(OBJECTIVES, [s.config["objective"] for s in specs], keyed["objective"])
+    regularizers = _instances(REGULARIZERS, [s.config["regularizer"] for s in specs],
+                              keyed["regularizer"])
+    game = Game(G=G, D=D, objectives=partition(objectives, keyed["objective"], device),
+                regularizers=partition(regularizers, keyed["regularizer"], device),
+                opt_g=opt_g, opt_d=opt_d,
                 dataset=dataset, data_rng=MemberRandom(seeds, "data", device),
                 noise_rng=MemberRandom(seeds, "noise", device),
                 reg_rng=MemberRandom(seeds, "regularizer", device),
                 latent_dim=model.latent_dim, batch_size=cfg["training"]["batch_size"],
                 alive=torch.ones(len(specs), dtype=torch.bool, device=device),
                 packing=model.packing, num_codes=model.num_codes)
+    game.project_critic("on_critic_init")  # WGAN clips the initial weights too
     metrics = {m["name"]: METRICS.create(m["name"], **m["params"])
                for m in cfg["evaluation"]["metrics"]}
     return Built(game, scheme, dataset, metrics, model)
 
 
-class EMA:
-    """Exponential moving average of the generator's parameters (evaluated when on)."""
+def _instances(reg, refs: list[dict | None], keys: list[str]) -> list[Any]:
+    """One plug-in instance per distinct config, shared by the members that use it."""
+    made: dict[str, Any] = {}
+    out = []
+    for ref, key in zip(refs, keys):
+        if ref is not None and key not in made:
+            made[key] = _create(reg, ref)
+        out.append(None if ref is None else made[key])
+    return out
 
-    def __init__(self, params: list[Tensor], decay: float):
-        self.decay = decay
+
+class EMA:
+    """Exponential moving average of the generator's parameters, one decay per member; a
+    member with decay 0 is evaluated at its raw parameters."""
+
+    def __init__(self, params: list[Tensor], decays: list[float]):
+        dev = params[0].device
+        self.on = torch.tensor([d > 0 for d in decays], device=dev)
+        self.weight = torch.tensor([1 - d for d in decays], dtype=params[0].dtype, device=dev)
         self.shadow = [p.detach().clone() for p in params]
+
+    @staticmethod
+    def create(params: list[Tensor], decays: list[float]) -> EMA | None:
+        return EMA(params, decays) if any(d > 0 for d in decays) else None
 
     @torch.no_grad()
     def update(self, params: list[Tensor]) -> None:
         for s, p in zip(self.shadow, params):
-            s.lerp_(p, 1 - self.decay)
+            s.lerp_(p, self.weight.view(-1, *([1] * (p.ndim - 1))))
 
+    def params(self, module: torch.nn.Module) -> dict[str, Tensor]:
+        """The parameters to evaluate: the average where a member keeps one, else raw."""
+        out = {}
+        for (name, p), s in zip(module.named_parameters(), self.shadow):
+            out[name] = torch.where(self.on.view(-1, *([1] * (p.ndim - 1))), s, p.detach())
+        return out
 
-def evaluate_member(built: Built, i: int, fake: Tensor, real: Tensor, seed: int,
-                    device: torch.device, timings: dict[str, float],
-                    extras: dict[str, Any]) -> tuple[dict, dict]:
-    ctx = EvalContext(real=real, dataset=built.dataset, device=device, seed=seed,
-                      extras={"critic": member_critic(built.game, i),
-                              "objective": built.game.objective, **extras})
-    values: dict[str, float] = {}
-    errors: dict[str, str] = {}
-    for name, metric in built.metrics.items():
-        t0 = time.perf_counter()
-        try:
-            values.update(metric(fake, ctx))
-        except Exception as exc:  # a metric failing is recorded, the suite goes on
-            values[name] = float("nan")
-            errors[name] = f"{type(exc).__name__}: {exc}"
-        timings[f"eval_{name}_s"] = timings.get(f"eval_{name}_s", 0.0) + time.perf_counter() - t0
-    return values, errors
+    def member_state(self, i: int) -> list[Tensor]:
+        return [s[i].cpu().clone() for s in self.shadow]
+
+    @torch.no_grad()
+    def load_member_states(self, states: list[list[Tensor]]) -> None:
+        for j, sh in enumerate(self.shadow):
+            sh.copy_(torch.stack([s[j] for s in states]).to(sh))
 
 
 def member_critic(game: Game, i: int):
@@ -190,123 +214,222 @@ def member_critic(game: Game, i: int):
     return critic
 
 
-def member_state(module: torch.nn.Module, i: int) -> dict[str, Tensor]:
-    return {k: v[i].detach().cpu().clone() for k, v in module.state_dict().items()}
+@dataclass
+class Session:
+    """One group's training: what was built, where it writes, and its running record."""
 
+    specs: list[RunSpec]
+    dirs: list[RunDir]
+    built: Built
+    ema: EMA | None
+    device: torch.device
+    z_eval: Tensor
+    codes: Tensor | None
+    real_eval: list[Tensor]
+    diverged_at: Tensor
+    rows: list[list[dict]]
+    final: list[dict[str, float]]
+    errors: list[dict[str, str]]
+    timings: list[dict[str, float]]
+    start: int = 0
+    step: int = 0
+    train_s: float = 0.0
 
-def load_member_states(module: torch.nn.Module, states: list[dict[str, Tensor]]) -> None:
-    stacked = {k: torch.stack([s[k] for s in states]) for k in states[0]}
-    module.load_state_dict(stacked)
+    @property
+    def game(self) -> Game:
+        return self.built.game
+
+    @property
+    def training(self) -> dict[str, Any]:
+        return self.specs[0].config["training"]
+
+    @property
+    def evaluation(self) -> dict[str, Any]:
+        return self.specs[0].config["evaluation"]
 
 
 def train_group(specs: list[RunSpec], root: Path, device: torch.device,
                 progress: bool = False, keep_checkpoint: bool = False,
                 checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> list[dict[str, Any]]:
     """Train a group of compatible runs as one ensemble; write each run's results."""
+    session = setup(specs, root, device)
+    train(session, progress, checkpoint_every_s)
+    return finish(session, keep_checkpoint)
+
+
+def setup(specs: list[RunSpec], root: Path, device: torch.device,
+          allow_resume: bool = True) -> Session:
+    """Build the ensemble, its fixed evaluation sets, and resume from checkpoints if every
+    member left one at the same step."""
     torch.manual_seed(0)  # nothing should draw from the global generator; make sure of it
-    cfg = specs[0].config
-    E = len(specs)
     dirs = [RunDir(root, s.suite, s.run_id) for s in specs]
     for d, s in zip(dirs, specs):
         d.write_spec(s.to_dict())
     built = build(specs, device)
-    game = built.game
-    tr, ev = cfg["training"], cfg["evaluation"]
-    iterations, every, n_eval = tr["iterations"], ev["every"], ev["samples"]
-    ema = EMA(game.g_params, tr["ema"]) if tr["ema"] > 0 else None
-
+    E = len(specs)
+    ev = specs[0].config["evaluation"]
+    ema = EMA.create(built.game.g_params, [s.config["training"]["ema"] for s in specs])
     split = "test" if built.dataset.kind == "image" else "train"
-    z_eval, codes = built.eval_latents(specs, n_eval)
-    z_eval = z_eval.to(device)
-    real_eval = [built.dataset.sample(n_eval, generator(s.seed, "eval_real"), "cpu", split=split)
-                 for s in specs]
+    z_eval, codes = built.eval_latents(specs, ev["samples"])
+    real_eval = [built.dataset.sample(ev["samples"], generator(s.seed, "eval_real"), "cpu",
+                                      split=split) for s in specs]
+    session = Session(specs=specs, dirs=dirs, built=built, ema=ema, device=device,
+                      z_eval=z_eval.to(device), codes=codes, real_eval=real_eval,
+                      diverged_at=torch.full((E,), -1, dtype=torch.long, device=device),
+                      rows=[[] for _ in specs], final=[{} for _ in specs],
+                      errors=[{} for _ in specs], timings=[{} for _ in specs])
+    if allow_resume and resume(session) == "damaged":
+        warnings.warn(f"checkpoints of {', '.join(s.run_id for s in specs)} do not fit their "
+                      "runs; training them from the start", stacklevel=2)
+        for d in dirs:
+            d.checkpoint_path.unlink(missing_ok=True)
+        return setup(specs, root, device, allow_resume=False)
+    return session
 
-    diverged_at = torch.full((E,), -1, dtype=torch.long, device=device)
-    rows: list[list[dict]] = [[] for _ in specs]
-    final: list[dict[str, float]] = [{} for _ in specs]
-    errors: list[dict[str, str]] = [{} for _ in specs]
-    timings: list[dict[str, float]] = [{} for _ in specs]
-    start = 0
-    resumed = _try_resume(dirs, game, ema)
-    if resumed is not None:
-        start, rows, diverged_at = resumed["step"], resumed["rows"], resumed["diverged_at"].to(device)
-        game.alive.copy_(diverged_at < 0)
 
+def train(session: Session, progress: bool = False,
+          checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> None:
+    """The step loop: scheme steps, EMA, divergence tracking on the device; evaluations on
+    the schedule; checkpoints at most every ``checkpoint_every_s``."""
+    game, scheme, ema = session.game, session.built.scheme, session.ema
+    iterations, every = session.training["iterations"], session.evaluation["every"]
+    device = session.device
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    train_s = 0.0
-    losses: dict[str, Tensor] = {}
-    bar = _bar(iterations, start, progress, specs)
+    bar = _bar(iterations, session.start, progress, session.specs)
     t_start = last_ckpt = time.perf_counter()
-    for it in range(start, iterations):
-        losses = built.scheme.step(game)
+    for it in range(session.start, iterations):
+        losses = scheme.step(game)
         if ema is not None:
             ema.update(game.g_params)
-        finite = torch.ones(E, dtype=torch.bool, device=device)
-        for v in losses.values():
-            finite &= torch.isfinite(v)
-        newly = game.alive & ~finite
-        diverged_at = torch.where(newly, torch.full_like(diverged_at, it + 1), diverged_at)
-        game.alive &= finite
+        _track_divergence(session, losses, it + 1)
+        session.step = step = it + 1
         if bar is not None:
             bar.update(1)
-        step = it + 1
-        if step % every == 0 or step == iterations:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            train_s += time.perf_counter() - t_start
-            alive = game.alive.cpu().tolist()
-            with torch.no_grad():
-                params = None if ema is None else dict(zip(
-                    [n for n, _ in game.G.named_parameters()], ema.shadow))
-                packed = game.generate(z_eval, params).float().cpu()
-                fake = built.samples(packed)
-            loss_now = {k: v.detach().float().cpu().tolist() for k, v in losses.items()}
-            for i, s in enumerate(specs):
-                if not alive[i]:
-                    continue
-                extras = {} if codes is None else {"labels": codes[i], "packed": packed[i]}
-                vals, errs = evaluate_member(built, i, fake[i], real_eval[i], s.seed, device,
-                                             timings[i], extras)
-                errors[i].update(errs)
-                final[i] = vals
-                rows[i].append({"step": step, "wall_s": round(train_s, 4),
-                                **{k: loss_now[k][i] for k in loss_now}, **vals})
-                dirs[i].write_metrics(rows[i])
-            # checkpoints cost more than short runs gain from them: at most one a minute
-            if step < iterations and time.perf_counter() - last_ckpt >= checkpoint_every_s:
-                _checkpoint(dirs, game, ema, step, rows, diverged_at)
-                last_ckpt = time.perf_counter()
-            if not any(alive):
-                break
-            t_start = time.perf_counter()
+        if step % every and step != iterations:
+            continue
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        session.train_s += time.perf_counter() - t_start
+        evaluate(session, losses)
+        # checkpoints cost more than short runs gain from them: at most one a minute
+        if step < iterations and time.perf_counter() - last_ckpt >= checkpoint_every_s:
+            checkpoint(session)
+            last_ckpt = time.perf_counter()
+        if not bool(game.alive.any()):
+            break
+        t_start = time.perf_counter()
     if bar is not None:
         bar.close()
 
+
+def _track_divergence(session: Session, losses: dict[str, Tensor], step: int) -> None:
+    game = session.game
+    finite = torch.ones_like(game.alive)
+    for v in losses.values():
+        finite &= torch.isfinite(v)
+    newly = game.alive & ~finite
+    session.diverged_at = torch.where(newly, torch.full_like(session.diverged_at, step),
+                                      session.diverged_at)
+    game.alive &= finite
+
+
+def generated(session: Session) -> tuple[Tensor, Tensor]:
+    """(packed generator outputs, samples for metrics) of every member at the fixed latents,
+    on the CPU (the EMA's parameters where a member keeps one)."""
+    game = session.game
     with torch.no_grad():
-        params = None if ema is None else dict(zip([n for n, _ in game.G.named_parameters()], ema.shadow))
-        fake = built.samples(game.generate(z_eval, params).float().cpu()).numpy()
-    div = diverged_at.cpu().tolist()
+        params = None if session.ema is None else session.ema.params(game.G)
+        packed = game.generate(session.z_eval, params).float().cpu()
+    return packed, session.built.samples(packed)
+
+
+def evaluate(session: Session, losses: dict[str, Tensor]) -> None:
+    """Every metric of every live member at the current step; rows appended and written."""
+    built, game = session.built, session.game
+    alive = game.alive.cpu().tolist()
+    packed, fake = generated(session)
+    loss_now = {k: v.detach().float().cpu().tolist() for k, v in losses.items()}
+    live = [i for i, a in enumerate(alive) if a]
+    contexts = {i: _context(session, i, packed) for i in live}
+    values: dict[int, dict[str, float]] = {i: {} for i in live}
+    for name, metric in built.metrics.items():
+        t0 = time.perf_counter()
+        for i, out in _measure(metric, name, [fake[i] for i in live],
+                               [contexts[i] for i in live], live).items():
+            if isinstance(out, str):
+                values[i][name] = float("nan")
+                session.errors[i][name] = out
+            else:
+                values[i].update(out)
+        dt = (time.perf_counter() - t0) / max(1, len(live))
+        for i in live:
+            t = session.timings[i]
+            t[f"eval_{name}_s"] = t.get(f"eval_{name}_s", 0.0) + dt
+    for i in live:
+        session.final[i] = values[i]
+        session.rows[i].append({"step": session.step, "wall_s": round(session.train_s, 4),
+                                **{k: loss_now[k][i] for k in loss_now}, **values[i]})
+        session.dirs[i].write_metrics(session.rows[i])
+
+
+def _context(session: Session, i: int, packed: Tensor) -> EvalContext:
+    game, codes = session.game, session.codes
+    extras = {} if codes is None else {"labels": codes[i], "packed": packed[i]}
+    return EvalContext(real=session.real_eval[i], dataset=session.built.dataset,
+                       device=session.device, seed=session.specs[i].seed,
+                       extras={"critic": member_critic(game, i),
+                               "objective": game.objective_of(i), **extras})
+
+
+def _measure(metric, name: str, fakes: list[Tensor], ctxs: list[EvalContext],
+             members: list[int]) -> dict[int, dict[str, float] | str]:
+    """A metric on several members: one batched call where the metric offers one
+    (``evaluate_many``: e.g. one ensemble of fresh classifiers), else one call each. A
+    metric failing is recorded as its error message; the suite goes on."""
+    many = getattr(metric, "evaluate_many", None)
+    if many is not None and len(members) > 1:
+        try:
+            return dict(zip(members, many(fakes, ctxs)))
+        except Exception:  # fall back to the per-member path, which records each error
+            pass
+    out: dict[int, dict[str, float] | str] = {}
+    for i, f, c in zip(members, fakes, ctxs):
+        try:
+            out[i] = metric(f, c)
+        except Exception as exc:  # a metric failing is recorded, the suite goes on
+            out[i] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+def finish(session: Session, keep_checkpoint: bool = False) -> list[dict[str, Any]]:
+    """Write each member's samples and summary (the summary last: it marks a run finished)."""
+    specs, device = session.specs, session.device
+    _, fake_t = generated(session)
+    fake = fake_t.numpy()
+    div = session.diverged_at.cpu().tolist()
     peak_kind, peak = peak_memory(device)
     env = environment(device)
-    group = specs[0].group_key(MEMBER_KEYS)
+    iterations, batch = session.training["iterations"], session.training["batch_size"]
+    steps_done, train_s = iterations - session.start, session.train_s
     summaries = []
-    steps_done = iterations - start
-    for i, d in enumerate(dirs):
+    for i, d in enumerate(session.dirs):
         status = "done" if div[i] < 0 else "diverged"
-        t = dict(timings[i])
-        t.update(train_s=round(train_s, 4), group_size=E,
+        t = dict(session.timings[i])
+        t.update(train_s=round(train_s, 4), group_size=len(specs),
                  steps_per_s=steps_done / train_s if train_s > 0 else None,
-                 samples_per_s=steps_done * tr["batch_size"] / train_s if train_s > 0 else None,
+                 samples_per_s=steps_done * batch / train_s if train_s > 0 else None,
                  peak_memory_bytes=peak, peak_memory_kind=peak_kind,
-                 evaluations=len(rows[i]))
+                 evaluations=len(session.rows[i]))
         summary = {"status": status, "diverged_step": div[i] if div[i] >= 0 else None,
-                   "iterations": iterations, "metrics": final[i] if status == "done" else {},
-                   "last_metrics": final[i], "metric_errors": errors[i], "timings": t,
-                   "environment": env, "group": group, "resumed_from": start or None}
+                   "iterations": iterations,
+                   "metrics": session.final[i] if status == "done" else {},
+                   "last_metrics": session.final[i], "metric_errors": session.errors[i],
+                   "timings": t, "environment": env, "group": specs[i].group_key(),
+                   "resumed_from": session.start or None}
         if status == "done":
-            extra = {} if codes is None else {"labels": codes[i].numpy()}
-            d.write_samples(fake=fake[i], z=z_eval[i].cpu().numpy(), **extra)
+            extra = {} if session.codes is None else {"labels": session.codes[i].numpy()}
+            d.write_samples(fake=fake[i], z=session.z_eval[i].cpu().numpy(), **extra)
         d.write_summary(summary)
         if not keep_checkpoint:
             d.checkpoint_path.unlink(missing_ok=True)
@@ -324,60 +447,49 @@ def _bar(total: int, start: int, progress: bool, specs: list[RunSpec]):
                 unit="it", dynamic_ncols=True)
 
 
-def _checkpoint(dirs, game: Game, ema: EMA | None, step: int, rows, diverged_at: Tensor) -> None:
-    import io
+# --- checkpoints: one file per run, so a run resumes in any group --------------------------
 
-    from ganbench.results import atomic_write_bytes
 
-    for i, d in enumerate(dirs):
-        state = {
-            "step": step,
-            "G": member_state(game.G, i), "D": member_state(game.D, i),
-            "opt_g": _opt_slice(game.opt_g, i), "opt_d": _opt_slice(game.opt_d, i),
-            "rng": {name: rng.gens[i].get_state() for name, rng in
-                    (("data", game.data_rng), ("noise", game.noise_rng), ("reg", game.reg_rng))},
-            "ema": None if ema is None else [p[i].cpu().clone() for p in ema.shadow],
-            "rows": rows[i], "diverged_at": int(diverged_at[i]),
-        }
+def checkpoint(session: Session) -> None:
+    game, ema = session.game, session.ema
+    for i, d in enumerate(session.dirs):
+        state = {"step": session.step, "run_id": session.specs[i].run_id,
+                 **game.member_state(i),
+                 "ema": None if ema is None else ema.member_state(i),
+                 "rows": session.rows[i], "diverged_at": int(session.diverged_at[i])}
         buf = io.BytesIO()
         torch.save(state, buf)
         atomic_write_bytes(d.checkpoint_path, buf.getvalue())
 
 
-def _opt_slice(opt: MemberOptimizer, i: int) -> dict:
-    sd = opt.state_dict()
-    return {"t": sd["t"], "m": [x[i].cpu() for x in sd["m"]], "v": [x[i].cpu() for x in sd["v"]],
-            "prev": [x[i].cpu() for x in sd["prev"]], "lr": sd["lr"][i].cpu()}
-
-
-def _try_resume(dirs, game: Game, ema: EMA | None) -> dict | None:
-    """Resume when every member left a checkpoint at the same step; else start afresh."""
-    paths = [d.checkpoint_path for d in dirs]
+def resume(session: Session) -> str:
+    """Resume when every member left a readable checkpoint of its own run at the same step.
+    Returns 'fresh' (nothing to resume), 'resumed', or 'damaged' (a checkpoint that does
+    not fit its run: the session may be half-loaded and must be rebuilt). Checkpoints hold
+    tensors and plain data only, loaded with ``weights_only``."""
+    paths = [d.checkpoint_path for d in session.dirs]
     if not all(p.is_file() for p in paths):
-        return None
+        return "fresh"
     try:
-        states = [torch.load(p, map_location="cpu", weights_only=False) for p in paths]
+        states = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
+        steps = {int(s["step"]) for s in states}
+        ok = (len(steps) == 1 and 0 < min(steps) < session.training["iterations"]
+              and all(s.get("run_id") == spec.run_id for s, spec in zip(states, session.specs))
+              and (session.ema is None) == all(s["ema"] is None for s in states))
+    except Exception:  # unreadable or of another shape: not ours to resume from
+        ok = False
+    if not ok:
+        return "damaged"
+    try:
+        session.game.load_member_states(states)
+        if session.ema is not None:
+            session.ema.load_member_states([s["ema"] for s in states])
+        rows = [list(s["rows"]) for s in states]
+        diverged = torch.tensor([int(s["diverged_at"]) for s in states], device=session.device)
     except Exception:
-        return None
-    if len({s["step"] for s in states}) != 1:
-        return None
-    dev = game.alive.device
-    load_member_states(game.G, [s["G"] for s in states])
-    load_member_states(game.D, [s["D"] for s in states])
-    for opt, key in ((game.opt_g, "opt_g"), (game.opt_d, "opt_d")):
-        parts = [s[key] for s in states]
-        opt.load_state_dict({
-            "t": parts[0]["t"],
-            "m": [torch.stack(x).to(dev) for x in zip(*[p["m"] for p in parts])],
-            "v": [torch.stack(x).to(dev) for x in zip(*[p["v"] for p in parts])],
-            "prev": [torch.stack(x).to(dev) for x in zip(*[p["prev"] for p in parts])],
-            "lr": torch.stack([p["lr"] for p in parts]).to(dev)})
-    for name, rng in (("data", game.data_rng), ("noise", game.noise_rng), ("reg", game.reg_rng)):
-        rng.set_state([s["rng"][name] for s in states])
-    if ema is not None:
-        if any(s["ema"] is None for s in states):
-            return None
-        for j, sh in enumerate(ema.shadow):
-            sh.copy_(torch.stack([s["ema"][j] for s in states]).to(sh))
-    return {"step": states[0]["step"], "rows": [s["rows"] for s in states],
-            "diverged_at": torch.tensor([s["diverged_at"] for s in states])}
+        return "damaged"
+    session.start = session.step = steps.pop()
+    session.rows = rows
+    session.diverged_at = diverged
+    session.game.alive.copy_(diverged < 0)
+    return "resumed"
