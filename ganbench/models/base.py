@@ -1,7 +1,8 @@
 """The model contract: a factory of ensemble generator / critic modules.
 
 ``generator(shape, gens)`` returns a module mapping latent codes [E, N, latent_dim] to
-samples [E, N, *shape]; ``critic(shape, gens)`` maps [E, N, *shape] to raw outputs [E, N].
+samples [E, N, *shape]; ``critic(shape, gens)`` maps [E, N, *shape] to raw outputs [E, N]
+(to [E, N / m] when it scores packs of m samples: ``samples_per_score = m``).
 ``gens`` holds one seeded CPU generator per member, used only for initialisation.
 """
 
@@ -17,6 +18,9 @@ class Model:
     #: or "code" (InfoGAN); see models/conditional.py
     packing: str | None = None
     num_codes: int = 0
+    #: samples the critic reads per score: m for a PacGAN critic (``pack``), which maps
+    #: [E, N, ...] to [E, N / m] scores; the trainer's batch_size must be a multiple of it
+    samples_per_score: int = 1
     #: the run's regularizer name, set by the trainer before building (a critic may pick
     #: its normalisation by it: no batch norm under a per-sample gradient penalty)
     regularizer: str | None = None

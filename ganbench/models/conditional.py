@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ganbench.models.layers import EnsembleLinear, activation, member_uniform
+from ganbench.models.layers import EnsembleLinear, activation, check_activation, member_uniform
 from ganbench.models.mlp import MLP, EnsembleMLP
 from ganbench.models.registry import REGISTRY
 
@@ -87,6 +87,10 @@ class InfoCritic(nn.Module):
 class _Packed(MLP):
     packing = "label"
 
+    def _check(self) -> None:
+        for name in (self.act, self.d_act):  # maxout is the plain mlp's option only
+            check_activation(name, allow_maxout=False)
+
     def bind(self, dataset) -> None:
         if len(dataset.shape) != 1:
             raise ValueError(f"{type(self).__name__} is for vector data, got shape {dataset.shape}")
@@ -116,6 +120,7 @@ class ConditionalMLP(_Packed):
                  critic: str = "projection"):
         super().__init__(latent_dim, width, depth, critic_width, critic_depth, activation,
                          critic_activation, spectral_norm)
+        self._check()
         if critic not in ("projection", "concat"):
             raise ValueError(f"critic must be 'projection' or 'concat', got {critic!r}")
         self.critic_kind = critic
@@ -145,6 +150,7 @@ class InfoGANMLP(_Packed):
                  critic_activation: str = "", spectral_norm: bool = False, codes: int = 8):
         super().__init__(latent_dim, width, depth, critic_width, critic_depth, activation,
                          critic_activation, spectral_norm)
+        self._check()
         if codes < 2:
             raise ValueError("codes must be >= 2")
         self.num_codes = codes

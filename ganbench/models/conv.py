@@ -23,18 +23,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganbench.models.base import Model
-from ganbench.models.layers import spectral_normalize
+from ganbench.models.layers import PacCritic, member_normal, spectral_normalize
 from ganbench.models.registry import REGISTRY
 
 # regularizers that differentiate the critic per sample: batch norm would couple samples
 GRADIENT_PENALTIES = {"gp", "gp_one_sided", "r1", "r2", "dragan"}
 CRITIC_NORMS = ("auto", "none", "batch", "layer", "spectral")
 GENERATOR_NORMS = ("batch", "none")
-
-
-def member_normal(gens: list[torch.Generator], shape: tuple[int, ...], mean: float, std: float
-                  ) -> Tensor:
-    return torch.stack([torch.randn(shape, generator=g) * std + mean for g in gens])
 
 
 def pack(x: Tensor) -> Tensor:
@@ -238,21 +233,28 @@ def resolve_critic_norm(critic_norm: str, regularizer: str | None) -> str:
 
 @REGISTRY.register(
     "dcgan",
-    description="DCGAN conv generator and critic sized from the image shape (8..64 px)",
-    reference="Radford et al. 2016, DCGAN (ICLR)",
+    description="DCGAN conv generator and critic sized from the image shape (8..64 px); "
+                "option: pack (PacGAN)",
+    reference="Radford et al. 2016, DCGAN (ICLR); pack: Lin et al. 2018, PacGAN (NeurIPS)",
 )
 class DCGAN(Model):
     """``width``: channels of the generator's last hidden map and the critic's first (the
     others double per stage; DCGAN used 64 at 64 px). ``critic_norm``: none | batch | layer
     | spectral | auto: batch norm as in DCGAN, layer norm when the run's regularizer (set
-    by the trainer as ``self.regularizer``) is a per-sample gradient penalty."""
+    by the trainer as ``self.regularizer``) is a per-sample gradient penalty. ``pack``
+    (PacGAN, Lin et al. 2018): the critic scores packs of m images stacked along the
+    channel axis (m * C input channels), batch_size / m packs per batch (see models/mlp.py)."""
 
     num_classes = 0  # conditioning classes (the conditional variant sets them in bind)
 
     def __init__(self, latent_dim: int = 100, width: int = 64, critic_width: int = 0,
-                 critic_norm: str = "auto", generator_norm: str = "batch"):
+                 critic_norm: str = "auto", generator_norm: str = "batch", pack: int = 1):
         if latent_dim < 1 or width < 1 or critic_width < 0:
             raise ValueError("dcgan needs latent_dim, width >= 1 and critic_width >= 0")
+        if pack < 1:
+            raise ValueError(f"pack (samples per critic score) must be >= 1, got {pack}")
+        if pack > 1 and self.packing is not None:
+            raise ValueError("pack > 1 (PacGAN) is for unconditional models")
         if critic_norm not in CRITIC_NORMS:
             raise ValueError(f"critic_norm must be one of {', '.join(CRITIC_NORMS)}, got {critic_norm!r}")
         if generator_norm not in GENERATOR_NORMS:
@@ -263,6 +265,7 @@ class DCGAN(Model):
         self.critic_width = critic_width or width
         self.critic_norm = critic_norm
         self.generator_norm = generator_norm
+        self.pack = self.samples_per_score = pack
 
     @staticmethod
     def _image_shape(shape) -> tuple[int, int, int]:
@@ -276,8 +279,9 @@ class DCGAN(Model):
 
     def critic(self, shape, gens):
         norm = resolve_critic_norm(self.critic_norm, self.regularizer)
-        return DCGANCritic(gens, self._image_shape(shape), self.critic_width, norm,
-                           self.num_classes)
+        c, h, w = self._image_shape(shape)
+        net = DCGANCritic(gens, (c * self.pack, h, w), self.critic_width, norm, self.num_classes)
+        return net if self.pack == 1 else PacCritic(net, self.pack)
 
 
 class PackedGenerator(nn.Module):
