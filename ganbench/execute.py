@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
-from ganbench.results import RunDir
-from ganbench.suite import RunSpec, Suite
 from ganbench.grouping import group_runs
+from ganbench.results import RunDir, write_suite_record
+from ganbench.suite import RunSpec, Suite
 from ganbench.train import resolve_device, train_group
 
 EXECUTORS = ("auto", "local", "processes")
@@ -104,6 +104,7 @@ def run_suite(suite: Suite, root: Path, device: str = "auto", vectorize: str = "
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     resolve_device(device)  # fail before anything is written
+    write_suite_record(suite, root)
     p = plan(suite.runs, root, vectorize, max_group)
     executor = choose_executor(executor, device, p.todo, jobs)
     counts = {"done": 0, "diverged": 0, "failed": 0}

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ganbench.registry import KINDS, registry, unknown_message
-from ganbench.results import atomic_write_text, dumps, load_results
+from ganbench.results import ordered_results, read_suite_record
 from ganbench.suite import Suite
-
-SUITE_META = "suite.json"
 
 
 def dry_run_listing(s: Suite, root: Path) -> str:
@@ -29,27 +27,6 @@ def dry_run_listing(s: Suite, root: Path) -> str:
     return "\n".join(lines)
 
 
-def save_suite_meta(s: Suite, root: Path) -> None:
-    meta = {"name": s.name, "source": s.source, "table": s.table.model_dump(),
-            "check": s.spec.check, "runs": [r.run_id for r in s.runs]}
-    atomic_write_text(root / s.name / SUITE_META, dumps(meta, indent=2))
-
-
-def read_suite_meta(results_dir: Path) -> dict[str, Any]:
-    p = Path(results_dir) / SUITE_META
-    return json.loads(p.read_text()) if p.is_file() else {}
-
-
-def ordered_results(results_dir: Path):
-    """load_results in the suite's grid order (when suite.json lists it), not by run id."""
-    df = load_results(results_dir)
-    order = {rid: i for i, rid in enumerate(read_suite_meta(results_dir).get("runs", []))}
-    if order:
-        df = df.assign(_order=df["run_id"].map(order).fillna(len(order))).sort_values(
-            "_order", kind="stable").drop(columns="_order")
-    return df
-
-
 def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
     return (f"{s.name}: {out['runs']} runs — {out['skipped']} already finished, "
             f"{out['done']} done, {out['diverged']} diverged, {out['failed']} failed "
@@ -61,7 +38,7 @@ def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = N
     from ganbench.tables import render
 
     df = ordered_results(results_dir)
-    meta = read_suite_meta(results_dir).get("table", {})
+    meta = read_suite_record(results_dir).get("table", {})
     rows = rows or meta.get("rows") or ["objective", "scheme"]
     columns = columns if columns is not None else (meta.get("columns") or ["dataset"])
     if not metrics:

@@ -146,3 +146,49 @@ def load_results(results_dir: Path | str) -> pd.DataFrame:
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
     return [c[len("metric:"):] for c in df.columns if c.startswith("metric:")]
+
+
+# --- the suite record: what a results folder holds, written by the executor -------------
+
+SUITE_RECORD = "suite.json"
+
+
+class ResultsError(ValueError):
+    """A results file exists but is not what ganbench wrote (the message names it)."""
+
+
+def write_suite_record(suite: Any, root: Path | str) -> None:
+    """``<root>/<suite>/suite.json``: the validated suite (its table, references and
+    regression bands) and its runs in grid order, so that tables, reports and the
+    regression check need only the results folder."""
+    record = {"name": suite.name, "source": suite.source,
+              "description": suite.spec.description,
+              "spec": suite.spec.model_dump(mode="json"),
+              "table": suite.table.model_dump(mode="json"), "check": suite.spec.check,
+              "runs": [r.run_id for r in suite.runs]}
+    atomic_write_text(Path(root) / suite.name / SUITE_RECORD, dumps(record, indent=2))
+
+
+def read_suite_record(results_dir: Path | str) -> dict[str, Any]:
+    """The suite record of a suite's results folder; {} where there is none (a folder
+    written by hand or by an older version)."""
+    p = Path(results_dir) / SUITE_RECORD
+    if not p.is_file():
+        return {}
+    try:
+        record = json.loads(p.read_text())
+    except (OSError, ValueError) as exc:
+        raise ResultsError(f"{p}: not a readable suite record ({exc})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("runs", []), list):
+        raise ResultsError(f"{p}: expected a mapping with a list 'runs'")
+    return record
+
+
+def ordered_results(results_dir: Path | str) -> pd.DataFrame:
+    """load_results in the suite's grid order (when its record lists it), not by run id."""
+    df = load_results(results_dir)
+    order = {rid: i for i, rid in enumerate(read_suite_record(results_dir).get("runs", []))}
+    if order:
+        df = df.assign(_order=df["run_id"].map(order).fillna(len(order))).sort_values(
+            "_order", kind="stable").drop(columns="_order")
+    return df
