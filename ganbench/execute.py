@@ -72,10 +72,10 @@ def plan(runs: list[RunSpec], root: Path, vectorize: str = "auto", max_group: in
 
 
 def cost_estimate(group: list[RunSpec]) -> float:
-    """Rough relative cost: members x iterations x batch x critic passes per iteration."""
+    """Rough relative cost: members x iterations x batch x the loss-and-gradient evaluations
+    one iteration of the group's scheme makes (its declared ``cost_per_step``)."""
     cfg = group[0].config
-    sp = cfg["scheme"]["params"]
-    passes = sp.get("d_steps", 1) + sp.get("g_steps", 1) * (1 + 2 * sp.get("k", 0))
+    passes = group[0].create("scheme").cost_per_step().total
     return len(group) * cfg["training"]["iterations"] * cfg["training"]["batch_size"] * passes
 
 

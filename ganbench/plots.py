@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ganbench.registry import Registry
+from ganbench.registry import Functions, Registry
 from ganbench.results import RunDir, atomic_write_bytes, load_results
 
 # figures are plug-ins like any other: ``ganbench list plots``
-PLOTS = REGISTRY = Registry("plots")
+PLOTS = REGISTRY = Registry("plots", base=Functions(("results_dir", "out")))
 FORMATS = ("png", "pdf", "svg")
 # load_results columns that are not labels of the grid
 _NOT_LABELS = {"suite", "run_id", "seed", "status", "diverged_step", "group", "run_dir"}

@@ -29,6 +29,7 @@ import copy
 import hashlib
 import itertools
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -36,7 +37,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ganbench.registry import RegistryError, registry, unknown_message
+from ganbench.registry import (
+    PluginImportError,
+    RegistryError,
+    add_plugins_to_env,
+    import_plugin,
+    registry,
+    unknown_message,
+)
 
 PLUGIN_KEYS = {  # run-config key -> registry kind
     "dataset": "datasets",
@@ -84,11 +92,6 @@ class TrainingCfg(_Strict):
     ema: float = Field(0.0, ge=0, lt=1, description="EMA decay of generator weights; 0 = off")
 
 
-class MetricRef(_Strict):
-    name: str
-    params: dict[str, Any] = {}
-
-
 class EvaluationCfg(_Strict):
     every: int = Field(500, ge=1)
     samples: int = Field(2500, ge=10)
@@ -111,6 +114,8 @@ class SuiteFile(_Strict):
     cases: list[dict[str, Any]] = []
     table: TableCfg = TableCfg()
     check: dict[str, dict[str, float]] = {}  # metric -> {abs: .., rel: ..} band overrides
+    # importable modules that register plug-ins, imported before the runs are validated
+    plugins: list[str] = []
 
 
 SECTION_MODELS = {"optimizer": OptimizerCfg, "training": TrainingCfg, "evaluation": EvaluationCfg}
@@ -132,12 +137,76 @@ DEFAULT_BASE: dict[str, Any] = {
 
 
 @dataclass(frozen=True)
+class PluginRef:
+    """A plug-in reference, parsed once: the registered name and its parameters.
+
+    Suite files spell it "name", {name: ..., param: value, ...} or {name: ..., params:
+    {...}}; a resolved run config stores it as {name: ..., params: {...}} (the form run ids
+    hash), from which ``RunSpec.plugin`` gives it back typed."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):  # its own copy: changing it never changes a run config
+        object.__setattr__(self, "params", copy.deepcopy(dict(self.params)))
+
+    def __hash__(self) -> int:
+        return hash((self.name, canonical(self.params)))
+
+    @classmethod
+    def parse(cls, value: Any) -> PluginRef | None:
+        """The reference ``value`` spells (any of the three forms), None if it spells none."""
+        if isinstance(value, str):
+            return cls(value)
+        if isinstance(value, dict) and isinstance(value.get("name"), str):
+            rest = {k: v for k, v in value.items() if k != "name"}
+            if set(rest) == {"params"} and isinstance(rest["params"], dict):
+                rest = rest["params"]
+            return cls(value["name"], rest)
+        return None
+
+    def to_config(self) -> dict[str, Any]:
+        return {"name": self.name, "params": copy.deepcopy(self.params)}
+
+    def create(self, kind: str) -> Any:
+        """An instance from the registry of ``kind`` (e.g. "objectives")."""
+        return registry(kind).create(self.name, **self.params)
+
+    def label(self, keys: set[str] | None = None) -> str:
+        """'unrolled(k=5)'; only the parameters in ``keys`` when given."""
+        shown = {k: v for k, v in self.params.items() if keys is None or k in keys}
+        if not shown:
+            return self.name
+        return f"{self.name}({', '.join(f'{k}={v}' for k, v in shown.items())})"
+
+
+@dataclass(frozen=True)
 class RunSpec:
-    """One fully resolved point of the grid."""
+    """One fully resolved point of the grid. ``config`` is the plain dict its id hashes;
+    ``plugin`` and ``metrics`` read its plug-in references typed."""
 
     suite: str
     config: dict[str, Any]
     labels: dict[str, str] = field(default_factory=dict)
+    #: the suite's plug-in modules (not part of the id: they name code, not settings)
+    plugins: tuple[str, ...] = ()
+
+    def plugin(self, key: str) -> PluginRef | None:
+        """The plug-in a run key names (dataset, objective, regularizer, scheme, model);
+        None for no regularizer."""
+        if key not in PLUGIN_KEYS:
+            raise KeyError(unknown_message("plug-in key", key, list(PLUGIN_KEYS)))
+        value = self.config.get(key)
+        return None if value is None else PluginRef.parse(value)
+
+    def create(self, key: str) -> Any:
+        """A fresh instance of the plug-in a run key names (None for no regularizer)."""
+        ref = self.plugin(key)
+        return None if ref is None else ref.create(PLUGIN_KEYS[key])
+
+    def metrics(self) -> list[PluginRef]:
+        """The metrics evaluated, in order."""
+        return [PluginRef.parse(m) for m in self.config["evaluation"]["metrics"]]
 
     @property
     def run_id(self) -> str:
@@ -155,8 +224,11 @@ class RunSpec:
         return run_id(cfg)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"suite": self.suite, "run_id": self.run_id, "labels": self.labels,
-                "config": self.config}
+        out = {"suite": self.suite, "run_id": self.run_id, "labels": self.labels,
+               "config": self.config}
+        if self.plugins:  # what re-running it alone must import
+            out["plugins"] = list(self.plugins)
+        return out
 
 
 def canonical(obj: Any) -> str:
@@ -182,17 +254,12 @@ class Suite:
 # --- plug-in references ----------------------------------------------------------------
 
 
-def split_ref(value: Any, path: str, problems: list) -> tuple[str, dict[str, Any]] | None:
-    """"name" or {name: ..., params...} or {name: ..., params: {...}} -> (name, params)."""
-    if isinstance(value, str):
-        return value, {}
-    if isinstance(value, dict) and isinstance(value.get("name"), str):
-        rest = {k: v for k, v in value.items() if k != "name"}
-        if set(rest) == {"params"} and isinstance(rest["params"], dict):
-            rest = dict(rest["params"])
-        return value["name"], rest
-    problems.append((path, f"expected a name or a mapping with 'name', got {value!r}"))
-    return None
+def split_ref(value: Any, path: str, problems: list) -> PluginRef | None:
+    """PluginRef.parse, reporting a value that spells no reference."""
+    ref = PluginRef.parse(value)
+    if ref is None:
+        problems.append((path, f"expected a name or a mapping with 'name', got {value!r}"))
+    return ref
 
 
 def check_param(name: str, value: Any, default: Any, path: str, problems: list) -> Any:
@@ -225,11 +292,12 @@ def check_param(name: str, value: Any, default: Any, path: str, problems: list) 
     return value
 
 
-def resolve_plugin(kind: str, value: Any, path: str, problems: list) -> dict[str, Any] | None:
+def resolve_plugin(kind: str, value: Any, path: str, problems: list) -> PluginRef | None:
+    """The reference with every parameter checked and its defaults filled in."""
     ref = split_ref(value, path, problems)
     if ref is None:
         return None
-    name, given = ref
+    name, given = ref.name, ref.params
     reg = registry(kind)
     if name not in reg:
         problems.append((path, unknown_message(kind.rstrip("s"), name, reg.names())))
@@ -254,7 +322,7 @@ def resolve_plugin(kind: str, value: Any, path: str, problems: list) -> dict[str
             entry.create(**params)
         except (ValueError, TypeError, RegistryError) as exc:
             problems.append((path, f"{name}: {exc}"))
-    return {"name": name, "params": params}
+    return PluginRef(name, params)
 
 
 def _required(entry) -> set[str]:
@@ -309,13 +377,9 @@ def label(value: Any) -> str:
     """Short text for a grid value: 'unrolled(k=5)', 'ring', '0.0001'."""
     if value is None:
         return "none"
-    if isinstance(value, dict) and "name" in value:
-        rest = {k: v for k, v in value.items() if k != "name"}
-        if set(rest) == {"params"} and isinstance(rest["params"], dict):
-            rest = rest["params"]
-        if not rest:
-            return str(value["name"])
-        return f"{value['name']}({', '.join(f'{k}={v}' for k, v in rest.items())})"
+    ref = PluginRef.parse(value) if isinstance(value, dict) else None
+    if ref is not None:
+        return ref.label()
     if isinstance(value, dict):
         return ",".join(f"{k}={v}" for k, v in value.items())
     return str(value)
@@ -324,6 +388,7 @@ def label(value: Any) -> str:
 def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any]:
     """Validate one merged run config and fill every default."""
     out: dict[str, Any] = {}
+    refs: dict[str, PluginRef | None] = {}  # typed while validating; the config stores dicts
     for key in raw:
         if key not in RUN_KEYS:
             problems.append((f"{path}.{key}" if path else key,
@@ -331,22 +396,23 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
     for key, kind in PLUGIN_KEYS.items():
         value = raw.get(key)
         at = f"{path}.{key}" if path else key
+        refs[key] = None
         if key == "regularizer" and value == "none":
-            out[key] = None  # explicitly none: no preset regularizer either
-            continue
+            continue  # explicitly none: no preset regularizer either
         if value is None:
             if key != "regularizer":
                 problems.append((at, f"a {key} is required"))
-            out[key] = None
             continue
-        out[key] = resolve_plugin(kind, value, at, problems)
+        refs[key] = resolve_plugin(kind, value, at, problems)
     # objective presets name their regularizer (e.g. wgan_gp = wgan + gp)
-    obj = out.get("objective")
+    obj = refs["objective"]
     if obj and raw.get("regularizer") is None:  # not given (or null): the preset's
-        preset = registry("objectives").entry(obj["name"]).meta.get("regularizer")
+        preset = registry("objectives").entry(obj.name).meta.get("regularizer")
         if preset:
-            out["regularizer"] = resolve_plugin("regularizers", preset, f"{path}.objective", problems)
-    _check_packing(out, path, problems)
+            refs["regularizer"] = resolve_plugin("regularizers", preset, f"{path}.objective", problems)
+    for key, ref in refs.items():
+        out[key] = None if ref is None else ref.to_config()
+    _check_packing(refs, path, problems)
     for key, model in SECTION_MODELS.items():
         at = f"{path}.{key}" if path else key
         value = raw.get(key) or {}
@@ -361,37 +427,38 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         problems.append((f"{path}.seed" if path else "seed", f"expected an integer >= 0, got {seed!r}"))
     out["seed"] = seed
-    if out.get("evaluation") is not None and out.get("dataset") is not None:
+    if out.get("evaluation") is not None and refs["dataset"] is not None:
         at = f"{path}.evaluation.metrics" if path else "evaluation.metrics"
-        out["evaluation"]["metrics"] = resolve_metrics(out, at, problems)
+        metrics = resolve_metrics(refs["dataset"], out["evaluation"]["metrics"], at, problems)
+        out["evaluation"]["metrics"] = [m.to_config() for m in metrics]
     tr, ev = out.get("training"), out.get("evaluation")
     if tr and ev and ev["every"] > tr["iterations"]:
         ev["every"] = tr["iterations"]
     return out
 
 
-def _check_packing(out: dict[str, Any], path: str, problems: list) -> None:
+def _check_packing(refs: dict[str, PluginRef | None], path: str, problems: list) -> None:
     """Objectives that read packed codes (InfoGAN) need a model that packs them."""
-    if not out.get("objective") or not out.get("model"):
+    obj, model = refs.get("objective"), refs.get("model")
+    if not obj or not model:
         return
-    needs = registry("objectives").entry(out["objective"]["name"]).meta.get("requires_packing")
-    has = getattr(registry("models").get(out["model"]["name"]), "packing", None)
+    needs = registry("objectives").entry(obj.name).meta.get("requires_packing")
+    has = getattr(registry("models").get(model.name), "packing", None)
     if needs != has and (needs or has == "code"):
         at = f"{path}.model" if path else "model"
-        problems.append((at, f"objective {out['objective']['name']!r} and model "
-                             f"{out['model']['name']!r} do not fit: the objective needs "
-                             f"packing {needs!r}, the model has {has!r}"))
+        problems.append((at, f"objective {obj.name!r} and model {model.name!r} do not fit: "
+                             f"the objective needs packing {needs!r}, the model has {has!r}"))
 
 
-def resolve_metrics(cfg: dict[str, Any], path: str, problems: list) -> list[dict[str, Any]]:
-    from ganbench.data import REGISTRY as DATASETS
-
+def resolve_metrics(dataset: PluginRef, given: list[Any] | None, path: str,
+                    problems: list) -> list[PluginRef]:
+    """The metrics to evaluate (the dataset's defaults when ``given`` is None), checked
+    against the dataset."""
     reg = registry("metrics")
     try:
-        ds = DATASETS.create(cfg["dataset"]["name"], **cfg["dataset"]["params"])
+        ds = dataset.create("datasets")
     except Exception:  # already reported by resolve_plugin
         return []
-    given = cfg["evaluation"]["metrics"]
     if given is None:  # defaults that apply to this dataset
         given = [e.name for e in reg.entries()
                  if getattr(e.obj, "default", False) and e.create().applies(ds) is None]
@@ -400,9 +467,9 @@ def resolve_metrics(cfg: dict[str, Any], path: str, problems: list) -> list[dict
         r = resolve_plugin("metrics", m, f"{path}[{i}]", problems)
         if r is None:
             continue
-        why = reg.create(r["name"], **r["params"]).applies(ds)
+        why = r.create("metrics").applies(ds)
         if why:
-            problems.append((f"{path}[{i}]", f"metric {r['name']!r} {why}"))
+            problems.append((f"{path}[{i}]", f"metric {r.name!r} {why}"))
         out.append(r)
     return out
 
@@ -452,14 +519,16 @@ def expand(spec: SuiteFile, name: str, source: str) -> list[RunSpec]:
             # report the path inside the suite file: the axis or case the value came from
             problems[n_before:] = [(_where_path(p, where, over), m) for p, m in problems[n_before:]]
             continue
-        spec_ = RunSpec(name, cfg, {a: _get_path(merged, a) for a in label_axes})
+        spec_ = RunSpec(name, cfg, {a: _get_path(merged, a) for a in label_axes},
+                        tuple(spec.plugins))
         if spec_.run_id in seen:
             continue  # the same run reached twice (e.g. a case equal to a grid point)
         seen[spec_.run_id] = where
         runs.append(spec_)
     if problems:
         raise SuiteError(source, _dedupe(problems))
-    runs = [RunSpec(r.suite, r.config, labels) for r, labels in zip(runs, _short_labels(runs))]
+    runs = [RunSpec(r.suite, r.config, labels, r.plugins)
+            for r, labels in zip(runs, _short_labels(runs))]
     if not runs:
         raise SuiteError(source, [("grid", "the suite expands into no runs")])
     _check_table(spec, label_axes, runs, source)
@@ -473,35 +542,21 @@ def _short_labels(runs: list[RunSpec]) -> list[dict[str, str]]:
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for r in runs:
         for axis, raw in r.labels.items():
-            name, params = _name_params(raw)
-            if name is None:
+            ref = PluginRef.parse(raw)
+            if ref is None:
                 continue
-            first = seen.setdefault((axis, name), params)
-            keys = varying.setdefault((axis, name), set())
-            keys.update(k for k in set(first) | set(params) if first.get(k) != params.get(k))
+            first = seen.setdefault((axis, ref.name), ref.params)
+            keys = varying.setdefault((axis, ref.name), set())
+            keys.update(k for k in set(first) | set(ref.params)
+                        if first.get(k) != ref.params.get(k))
     out = []
     for r in runs:
         labels = {}
         for axis, raw in r.labels.items():
-            name, params = _name_params(raw)
-            if name is None:
-                labels[axis] = label(raw)
-            else:
-                keep = {k: v for k, v in params.items() if k in varying[(axis, name)]}
-                labels[axis] = label({"name": name, **keep})
+            ref = PluginRef.parse(raw)
+            labels[axis] = label(raw) if ref is None else ref.label(varying[(axis, ref.name)])
         out.append(labels)
     return out
-
-
-def _name_params(raw: Any) -> tuple[str | None, dict[str, Any]]:
-    if isinstance(raw, str):
-        return raw, {}
-    if isinstance(raw, dict) and isinstance(raw.get("name"), str):
-        rest = {k: v for k, v in raw.items() if k != "name"}
-        if set(rest) == {"params"} and isinstance(rest["params"], dict):
-            rest = rest["params"]
-        return raw["name"], rest
-    return None, {}
 
 
 def _where_path(path: str, where: str, over: dict) -> str:
@@ -528,7 +583,7 @@ def _check_table(spec: SuiteFile, axes: list[str], runs: list[RunSpec], source: 
             if a.split(".")[0] not in RUN_KEYS:
                 problems.append((f"table.{part}[{i}]", unknown_message("table axis", a, RUN_KEYS)))
     if spec.table.metrics:
-        names = {m["name"] for r in runs for m in r.config["evaluation"]["metrics"]}
+        names = {m.name for r in runs for m in r.metrics()}
         metric_names = set(registry("metrics").names())
         for i, m in enumerate(spec.table.metrics):
             base = m if m in metric_names else next((n for n in metric_names if m.startswith(n + "_")), None)
@@ -551,10 +606,31 @@ def load_suite(path: str | Path) -> Suite:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise SuiteError(source, [("", f"not valid YAML: {exc}")]) from None
-    return parse_suite(raw, source, default_name=path.stem)
+    return parse_suite(raw, source, default_name=path.stem, folder=path.parent)
 
 
-def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite") -> Suite:
+def import_plugins(modules: list[str], source: str, folder: Path | None = None) -> None:
+    """Import a suite's ``plugins:`` (they register plug-ins), searching the suite file's
+    folder after the Python path; a module that fails is an error at ``plugins[i]``.
+    They are recorded in $GANBENCH_PLUGINS so that worker processes import them too."""
+    if not modules:
+        return
+    if folder is not None and str(folder.resolve()) not in sys.path:
+        sys.path.append(str(folder.resolve()))
+    problems = []
+    for i, module in enumerate(modules):
+        try:
+            import_plugin(module)
+        except PluginImportError as exc:
+            problems.append((f"plugins[{i}]", str(exc)))
+    if problems:
+        raise SuiteError(source, problems)
+    add_plugins_to_env(modules)
+
+
+
+def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
+                folder: Path | None = None) -> Suite:
     if not isinstance(raw, dict):
         raise SuiteError(source, [("", f"expected a mapping at the top level, got {type(raw).__name__}")])
     try:
@@ -569,5 +645,6 @@ def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite") 
                 msg = unknown_message("key", str(err["loc"][-1]), fields) if len(err["loc"]) == 1 else msg
             problems.append((loc, msg))
         raise SuiteError(source, problems) from None
+    import_plugins(spec.plugins, source, folder)  # before any plug-in name is looked up
     name = spec.name or default_name
     return Suite(name, source, spec, expand(spec, name, source))

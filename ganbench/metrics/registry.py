@@ -1,3 +1,5 @@
+from ganbench.metrics.base import Metric
 from ganbench.registry import Registry
 
-REGISTRY = Registry("metrics")
+# the measurement itself is the one method the Metric base leaves to subclasses
+REGISTRY = Registry("metrics", base=Metric, required=("__call__",))

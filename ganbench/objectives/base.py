@@ -10,6 +10,7 @@ equals the divergence the paper derives.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 from torch import Tensor
 
@@ -25,7 +26,7 @@ def bmean(x: Tensor) -> Tensor:
     return x.mean(dim=-1)
 
 
-class Objective:
+class Objective(ABC):
     """Base class. Subclasses implement ``_d`` and ``_g`` on [..., N] tensors."""
 
     #: the divergence that ``-d_loss`` estimates at the optimal critic (text)
@@ -41,11 +42,13 @@ class Objective:
     def g_loss(self, d_fake: Tensor, d_real: Tensor | None = None) -> Tensor:
         return self._g(as_batch(d_fake), None if d_real is None else as_batch(d_real))
 
+    @abstractmethod
     def _d(self, r: Tensor, f: Tensor) -> Tensor:
-        raise NotImplementedError
+        """The critic's loss on real outputs r and fake outputs f, one per member."""
 
+    @abstractmethod
     def _g(self, f: Tensor, r: Tensor | None) -> Tensor:
-        raise NotImplementedError
+        """The generator's loss (r: outputs on real data, for ``uses_real_in_g``)."""
 
     # --- theory -------------------------------------------------------------
     def optimal_critic(self, p: Tensor, q: Tensor) -> Tensor | None:

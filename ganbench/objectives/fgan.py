@@ -23,6 +23,7 @@ composition would lose precision (e.g. reverse KL: f*(-exp(-v)) = v - 1).
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 
 import torch
 import torch.nn.functional as F
@@ -39,17 +40,17 @@ LOG2 = math.log(2.0)
 class FGAN(Objective):
     """Base of the family: subclasses give f, g_f (``output_activation``), f* and v*."""
 
+    @abstractmethod
     def f(self, u: Tensor) -> Tensor:
         """The generator function of the divergence, on density ratios u = p/q >= 0."""
-        raise NotImplementedError
 
+    @abstractmethod
     def output_activation(self, v: Tensor) -> Tensor:
         """g_f: raw critic output -> T, inside the domain of f*."""
-        raise NotImplementedError
 
+    @abstractmethod
     def conjugate(self, t: Tensor) -> Tensor:
         """f*(t) = sup_u u t - f(u), as in the paper's table."""
-        raise NotImplementedError
 
     def conjugate_of_output(self, v: Tensor) -> Tensor:
         """f*(g_f(v)); members override it with a numerically stable form."""

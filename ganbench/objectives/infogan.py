@@ -68,6 +68,13 @@ class InfoGAN(Objective):
         loss = self.base.g_loss(f, r)
         return loss if q is None else loss + self.lam * code_cross_entropy(q, c)
 
+    # on plain scores (no Q columns) it is its base
+    def _d(self, r: Tensor, f: Tensor) -> Tensor:
+        return self.base.d_loss(r, f)
+
+    def _g(self, f: Tensor, r: Tensor | None) -> Tensor:
+        return self.base.g_loss(f, r)
+
     def optimal_critic(self, p, q):
         return self.base.optimal_critic(p, q)
 

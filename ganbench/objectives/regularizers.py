@@ -19,6 +19,7 @@ and ``instance_noise``. Gradients are taken of the critic's raw output.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import torch
@@ -26,13 +27,13 @@ from torch import Tensor
 
 from ganbench.registry import Registry
 
-REGISTRY = Registry("regularizers")
-
 Critic = Callable[[Tensor], Tensor]
 Rand = Callable[..., Tensor]
 
 
-class Regularizer:
+class Regularizer(ABC):
+    """Base class; every hook has a neutral default, so a subclass overrides what it uses."""
+
     weight: float = 0.0
 
     def penalty(self, critic: Critic, real: Tensor, fake: Tensor, rand: Rand) -> Tensor | None:
@@ -50,6 +51,9 @@ class Regularizer:
         """Transform the critic's inputs (real and fake alike) before the critic sees them
         during the critic's and generator's losses (instance noise). Default: identity."""
         return x
+
+
+REGISTRY = Registry("regularizers", base=Regularizer)
 
 
 def input_grad(critic: Critic, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -127,11 +131,13 @@ class _GradientNormPenalty(Regularizer):
     def __init__(self, weight: float = 10.0):
         self.weight = _weight(weight, self.name)
 
+    @abstractmethod
     def points(self, real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
-        raise NotImplementedError
+        """Where the gradient is taken: [E, N, ...]."""
 
+    @abstractmethod
     def shape(self, grad: Tensor) -> Tensor:
-        raise NotImplementedError
+        """Per-sample penalty [E, N] from the input gradients there."""
 
     def penalty(self, critic: Critic, real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
         _, g = input_grad(critic, self.points(real, fake, rand))

@@ -11,6 +11,7 @@ form of the value (an exact expectation over P x Q), and equals -log 2 (RSGAN) o
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
 
 import torch
@@ -50,9 +51,9 @@ def _real(r: Tensor | None, name: str) -> Tensor:
 class _Relativistic(Objective):
     uses_real_in_g = True
 
+    @abstractmethod
     def population_value(self, c: Tensor, p: Tensor, q: Tensor) -> Tensor:
         """The value E[...] with critic outputs c on a finite support carrying P and Q."""
-        raise NotImplementedError
 
     def target(self, p: Tensor, q: Tensor) -> float:
         p, q = p.double(), q.double()

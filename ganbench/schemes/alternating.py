@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ganbench.schemes.base import Scheme
+from ganbench.schemes.base import Scheme, StepCost
 from ganbench.schemes.registry import REGISTRY
 
 
@@ -16,6 +16,9 @@ class Alternating(Scheme):
         if d_steps < 1 or g_steps < 1:
             raise ValueError("alternating needs d_steps >= 1 and g_steps >= 1")
         self.d_steps, self.g_steps = d_steps, g_steps
+
+    def cost_per_step(self):
+        return StepCost(critic=self.d_steps, generator=self.g_steps)
 
     def step(self, game):
         for _ in range(self.d_steps):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ganbench.schemes.base import Scheme
+from ganbench.schemes.base import Scheme, StepCost
 from ganbench.schemes.registry import REGISTRY
 from ganbench.schemes.simultaneous import joint_grads
 
@@ -42,3 +42,6 @@ class Extragradient(Scheme):
         game.step_d(d_grads)
         game.step_g(g_grads)
         return {"d_loss": d_loss, "g_loss": g_loss}
+
+    def cost_per_step(self):
+        return StepCost(critic=2, generator=2)  # gradients at w_t and at w_{t+1/2}

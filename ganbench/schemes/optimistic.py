@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ganbench.schemes.base import Scheme
 from ganbench.schemes.registry import REGISTRY
-from ganbench.schemes.simultaneous import joint_step
+from ganbench.schemes.simultaneous import JOINT_COST, joint_step
 
 
 @REGISTRY.register(
@@ -24,3 +24,6 @@ class Optimistic(Scheme):
 
     def step(self, game):
         return joint_step(game)
+
+    def cost_per_step(self):
+        return JOINT_COST  # the optimism is in the optimiser: no extra evaluation

@@ -1,3 +1,4 @@
 from ganbench.registry import Registry
+from ganbench.schemes.base import Scheme
 
-REGISTRY = Registry("schemes")
+REGISTRY = Registry("schemes", base=Scheme)

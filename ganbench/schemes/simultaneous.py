@@ -6,7 +6,7 @@ import torch
 from torch import Tensor
 
 from ganbench.game import Game
-from ganbench.schemes.base import Scheme
+from ganbench.schemes.base import Scheme, StepCost
 from ganbench.schemes.registry import REGISTRY
 
 
@@ -24,6 +24,10 @@ def joint_grads(game: Game) -> tuple[Tensor, Tensor, list[Tensor], list[Tensor]]
     return d_loss.detach(), g_loss.detach(), list(d_grads), list(g_grads)
 
 
+#: one joint_grads: both players' gradients once
+JOINT_COST = StepCost(critic=1, generator=1)
+
+
 def joint_step(game: Game) -> dict[str, Tensor]:
     d_loss, g_loss, d_grads, g_grads = joint_grads(game)
     game.step_d(d_grads)
@@ -39,3 +43,6 @@ def joint_step(game: Game) -> dict[str, Tensor]:
 class Simultaneous(Scheme):
     def step(self, game):
         return joint_step(game)
+
+    def cost_per_step(self):
+        return JOINT_COST

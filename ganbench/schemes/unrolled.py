@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 
 from ganbench.game import Game, Params
-from ganbench.schemes.base import Scheme
+from ganbench.schemes.base import Scheme, StepCost
 from ganbench.schemes.registry import REGISTRY
 
 METZ = "Metz, Poole, Pfau, Sohl-Dickstein 2017, Unrolled Generative Adversarial Networks (ICLR)"
@@ -59,6 +59,12 @@ class _Unrolled(Scheme):
         if d_steps < 1 or g_steps < 1:
             raise ValueError("unrolled needs d_steps >= 1 and g_steps >= 1")
         self.k, self.d_steps, self.g_steps = k, d_steps, g_steps
+
+    def cost_per_step(self):
+        # each generator update unrolls k critic updates; differentiating through them
+        # roughly doubles their cost (the double backward)
+        lookahead = self.g_steps * self.k * (2 if self.differentiable else 1)
+        return StepCost(critic=self.d_steps + lookahead, generator=self.g_steps)
 
     def g_grads(self, game: Game) -> tuple[Tensor, list[Tensor]]:
         # draw in the order of Game.g_step_grads so that k = 0 is alternating bit for bit
