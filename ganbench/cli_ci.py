@@ -38,6 +38,15 @@ def cmd_check(a: argparse.Namespace) -> int:
 def cmd_bench(a: argparse.Namespace) -> int:
     from ganbench import bench
 
+    if a.suite:
+        from ganbench.bench_suite import bench_suite
+        from ganbench.suite import load_suite
+
+        res = bench_suite(load_suite(a.suite), steps=a.steps, warmup=a.warmup,
+                          device=a.device, max_group=a.max_group)
+        print(json.dumps(res.to_dict(), indent=2) if a.json else res.render())
+        return 0
+
     result = bench.run_bench(dataset=_plugin(a.dataset), model=_plugin(a.model),
                              objective=_plugin(a.objective), scheme=_plugin(a.scheme),
                              members=a.members, steps=a.steps,
@@ -93,6 +102,11 @@ def _parsers(sub) -> None:
     be.add_argument("--batch-size", type=int, default=None,
                     help="default: the suite's batch size, else 256")
     be.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    be.add_argument("--suite", default=None,
+                    help="time a whole suite instead: its ensembles against its runs one at "
+                    "a time (--steps steps each)")
+    be.add_argument("--max-group", type=int, default=64,
+                    help="with --suite: the largest ensemble (default 64)")
     be.add_argument("--json", action="store_true")
 
 
