@@ -1,5 +1,5 @@
 """The Dirac-GAN (Mescheder, Geiger & Nowozin 2018): data, model and metrics; the trainer
-follows the paper's update equations; suites/dirac.yaml reproduces its findings; the
+follows the paper's update equations; suites/papers/mescheder_dirac.yaml reproduces its findings; the
 trajectory plot and its CLI verb."""
 
 import copy
@@ -21,7 +21,7 @@ from ganbench.suite import RunSpec, load_suite, parse_suite
 from ganbench.train import train_group
 
 CPU = torch.device("cpu")
-SUITE = Path(__file__).parents[1] / "suites" / "dirac.yaml"
+SUITE = Path(__file__).parents[1] / "suites" / "papers" / "mescheder_dirac.yaml"
 
 
 def test_data_model_and_metrics():

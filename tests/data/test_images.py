@@ -189,7 +189,7 @@ def test_paper_suites_validate_when_their_files_are_present(tmp_path, monkeypatc
     suites = Path(__file__).parents[2] / "suites"
     monkeypatch.setenv("GANBENCH_DATA", str(tmp_path / "none"))
     with pytest.raises(SuiteError, match="ganbench data download mnist"):
-        load_suite(suites / "stacked_mnist_paper.yaml")
+        load_suite(suites / "stacked_mnist_objectives.yaml")
     # tiny stand-ins of the distribution files (and of the Inception weights file)
     tiny_idx(tmp_path / "mnist")
     rng = np.random.default_rng(2)
@@ -198,7 +198,7 @@ def test_paper_suites_validate_when_their_files_are_present(tmp_path, monkeypatc
     (tmp_path / "inception.pt").touch()
     monkeypatch.setenv("GANBENCH_INCEPTION_WEIGHTS", str(tmp_path / "inception.pt"))
     monkeypatch.setenv("GANBENCH_DATA", str(tmp_path))
-    s = load_suite(suites / "stacked_mnist_paper.yaml")
+    s = load_suite(suites / "stacked_mnist_objectives.yaml")
     assert len(s.runs) == 4 * 3 * 5 + 3 * 3 * 5
     assert {r.config["dataset"]["name"] for r in s.runs} == {"stacked_mnist"}
     c = load_suite(suites / "cifar10_paper.yaml")
