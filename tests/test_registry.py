@@ -56,3 +56,125 @@ def test_every_kind_loads_and_entries_are_documented():
             assert e.description and "\n" not in e.description
             assert e.reference, f"{kind}/{e.name} has no reference"
             e.params()  # signature readable
+
+
+# --- base classes ------------------------------------------------------------------------
+
+from abc import ABC, abstractmethod  # noqa: E402
+
+from ganbench.registry import Functions  # noqa: E402
+
+
+class Widget(ABC):
+    @abstractmethod
+    def spin(self) -> int: ...
+
+    def colour(self) -> str:  # must be overridden although not marked abstract
+        raise NotImplementedError
+
+
+def test_base_class_is_checked_at_registration():
+    reg = Registry("widgets", base=Widget, required=("colour",))
+
+    class Good(Widget):
+        def spin(self):
+            return 1
+
+        def colour(self):
+            return "red"
+
+    reg.add("good", Good, description="x")
+    assert reg.create("good").spin() == 1
+
+    class Stranger:  # not a Widget
+        def spin(self):
+            return 1
+
+    with pytest.raises(RegistryError) as exc:
+        reg.add("stranger", Stranger, description="x")
+    msg = str(exc.value)
+    assert "widgets plug-in 'stranger'" in msg and "Stranger" in msg
+    assert "expected a subclass of" in msg and msg.endswith(".Widget")
+
+    class NoSpin(Widget):
+        def colour(self):
+            return "blue"
+
+    with pytest.raises(RegistryError, match=r"'no_spin'.*unimplemented: spin"):
+        reg.add("no_spin", NoSpin, description="x")
+
+    class NoColour(Widget):
+        def spin(self):
+            return 2
+
+    with pytest.raises(RegistryError, match=r"'no_colour'.*unimplemented: colour"):
+        reg.add("no_colour", NoColour, description="x")
+    assert reg.names() == ["good"]  # nothing half-registered
+
+
+def test_factories_are_declared_and_their_product_checked():
+    reg = Registry("widgets", base=Widget)
+
+    class Spinner(Widget):
+        def __init__(self, speed: int = 1):
+            self.speed = speed
+
+        def spin(self):
+            return self.speed
+
+    def fast(speed: int = 9) -> Widget:
+        return Spinner(speed)
+
+    with pytest.raises(RegistryError, match="factory=True"):
+        reg.add("fast", fast, description="x")
+    reg.add("fast", fast, description="x", factory=True)
+    assert reg.entry("fast").params() == {"speed": 9}
+    assert reg.create("fast", speed=3).spin() == 3
+
+    reg.add("liar", lambda: "not a widget", description="x", factory=True)
+    with pytest.raises(RegistryError, match=r"'liar': its factory returned a str, expected an instance of"):
+        reg.create("liar")
+    with pytest.raises(RegistryError, match="factory=True needs a function"):
+        reg.add("cls", Spinner, description="x", factory=True)
+
+
+def test_function_registries_check_the_leading_parameters():
+    reg = Registry("figures", base=Functions(("results_dir", "out")))
+
+    def good(results_dir, out, size: int = 3):
+        return size
+
+    def bad(out, results_dir):
+        return None
+
+    reg.add("good", good, description="x")
+    assert reg.entry("good").params() == {"size": 3}  # options only
+    with pytest.raises(RegistryError, match=r"expected a function fn\(results_dir, out"):
+        reg.add("bad", bad, description="x")
+    with pytest.raises(RegistryError, match="expected a function"):
+        reg.add("klass", Widget, description="x")
+
+
+def test_every_kind_has_a_base_and_its_builtins_pass_it():
+    from ganbench.registry import abstract_left
+
+    for kind, reg in load_all().items():
+        assert reg.base is not None, kind
+        for e in reg.entries():
+            reg.check(e.name, e.obj, e.factory)  # what registration checked
+            if isinstance(reg.base, type) and not e.factory:
+                assert issubclass(e.obj, reg.base) and not abstract_left(e.obj, reg.required, reg.base)
+
+
+# (regularizers are left out: every hook of theirs has a neutral default)
+@pytest.mark.parametrize("kind", ["objectives", "schemes", "datasets", "models", "metrics"])
+def test_a_bare_subclass_of_each_base_is_refused(kind):
+    reg = load_all()[kind]
+    bare = type("Bare", (reg.base,), {})
+    with pytest.raises(RegistryError, match=f"{kind} plug-in 'bare'.*unimplemented"):
+        reg.check("bare", bare)
+
+
+def test_regularizers_refuse_a_non_regularizer():
+    with pytest.raises(RegistryError, match="expected a subclass of ganbench.objectives.regularizers.Regularizer"):
+        load_all()["regularizers"].check("thing", object)
