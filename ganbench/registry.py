@@ -139,14 +139,17 @@ class Registry:
 
     ``base``: the class every plug-in subclasses (or a ``Functions`` spec for a registry of
     functions); ``required``: methods of the base that a plug-in must override although
-    the base does not mark them ``@abstractmethod``."""
+    the base does not mark them ``@abstractmethod``; ``validate(name, obj)``: the kind's
+    own checks of a class plug-in's declarations (a list of problems, empty when none)."""
 
-    def __init__(self, kind: str, base: Base | None = None, required: tuple[str, ...] = ()):
+    def __init__(self, kind: str, base: Base | None = None, required: tuple[str, ...] = (),
+                 validate: Callable[[str, Any], list[str]] | None = None):
         if required and not isinstance(base, type):
             raise RegistryError(f"{kind}: required methods need a base class")
         self.kind = kind
         self.base = base
         self.required = tuple(required)
+        self.validate = validate
         self._entries: dict[str, Entry] = {}
 
     def register(
@@ -196,6 +199,9 @@ class Registry:
         if left:
             raise RegistryError(f"{what}: subclass of {_qualname(base)} leaves abstract "
                                 f"method(s) unimplemented: {', '.join(left)}")
+        problems = self.validate(name, obj) if self.validate else []
+        if problems:
+            raise RegistryError(f"{what}: {'; '.join(problems)}")
 
     def add(self, name: str, obj: Callable[..., Any], **kw: Any) -> Callable[..., Any]:
         return self.register(name, **kw)(obj)

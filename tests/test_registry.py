@@ -178,3 +178,26 @@ def test_a_bare_subclass_of_each_base_is_refused(kind):
 def test_regularizers_refuse_a_non_regularizer():
     with pytest.raises(RegistryError, match="expected a subclass of ganbench.objectives.regularizers.Regularizer"):
         load_all()["regularizers"].check("thing", object)
+
+
+def test_a_kind_can_validate_declarations_at_registration():
+    def needs_colour(name, cls):
+        return [] if isinstance(getattr(cls, "colour", None), str) else [f"{name} declares no colour"]
+
+    reg = Registry("widgets", base=Widget, validate=needs_colour)
+
+    class Red(Widget):
+        colour = "red"
+
+        def spin(self):
+            return 1
+
+    class Plain(Widget):
+        colour = None
+
+        def spin(self):
+            return 1
+
+    reg.add("red", Red, description="x")
+    with pytest.raises(RegistryError, match=r"widgets plug-in 'plain' .*: plain declares no colour"):
+        reg.add("plain", Plain, description="x")
