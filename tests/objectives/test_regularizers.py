@@ -285,3 +285,18 @@ def test_weight_clip_hooks_follow_the_papers_order():
         torch.testing.assert_close(a, b, atol=0, rtol=0)
     # without the initial clamp the first step starts outside the range
     assert not torch.equal(w0, paper[0])
+
+
+def test_the_trainer_clamps_the_built_critic():
+    """build() calls on_critic_init: the first critic step already starts in range."""
+    from ganbench.suite import parse_suite
+    from ganbench.train import build
+
+    runs = parse_suite({"base": {"objective": "wgan", "model": {"name": "mlp", "width": 8, "depth": 1},
+                                 "regularizer": {"name": "weight_clip", "clip": 0.01}}}).runs
+    params = list(build(runs, torch.device("cpu")).game.D.parameters())
+    assert max(float(p.detach().abs().max()) for p in params) == pytest.approx(0.01)
+    unclipped = parse_suite({"base": {"objective": "wgan", "regularizer": "none",
+                                      "model": {"name": "mlp", "width": 8, "depth": 1}}}).runs
+    d = build(unclipped, torch.device("cpu")).game.D
+    assert max(float(p.detach().abs().max()) for p in d.parameters()) > 0.1
