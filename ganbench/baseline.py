@@ -21,11 +21,16 @@ from typing import Any
 import numpy as np
 import yaml
 
+from ganbench.metrics import registry as metric_decl
 from ganbench.registry import registry
-from ganbench.report import read_suite_meta
-from ganbench.results import atomic_write_text, dumps, load_results, metric_columns
+from ganbench.results import (
+    atomic_write_text,
+    dumps,
+    load_results,
+    metric_columns,
+    read_suite_record,
+)
 from ganbench.suite import RunSpec
-from ganbench.tables import metric_direction, registered_metric
 
 FORMAT = 1
 BAND_KEYS = ("abs", "rel")
@@ -35,15 +40,17 @@ BAND_KEYS = ("abs", "rel")
 
 
 def measured(key: str) -> bool:
-    """Whether a result entry is a measurement the check compares (it has a direction)."""
-    return metric_direction(key) is not None
+    """Whether a result entry is a measurement the check compares: its metric declares a
+    direction for it (bounds, counts, unit conversions have none)."""
+    return metric_decl.direction(key) is not None
 
 
-def metric_band(key: str, overrides: dict[str, dict[str, float]] | None = None
-                ) -> dict[str, float] | None:
-    """Practical-significance band {abs, rel} of a result key: the metric class's ``band``,
-    with the suite's ``check:`` entry for that metric replacing the values it names."""
-    name = registered_metric(key)
+def metric_band(key: str, overrides: dict[str, dict[str, float]] | None = None,
+                metric: str | None = None) -> dict[str, float] | None:
+    """Practical-significance band {abs, rel} of a result key: the ``band`` of the metric
+    that reported it (``metric``, else the one declaring it), with the suite's ``check:``
+    entry for that metric replacing the values it names."""
+    name = metric or metric_decl.owner(key)
     if name is None:
         return None
     abs_, rel = getattr(registry("metrics").get(name), "band", (0.0, 0.0))
@@ -110,11 +117,11 @@ def summarise(results_dir: Path | str) -> dict[str, Any]:
         raise ValueError(f"{root}: expected the results of one suite, found "
                          f"{', '.join(suites) or 'none'}; pass results/<suite>")
     specs = _specs(root)
-    meta = read_suite_meta(root)
+    meta = read_suite_record(root)
     overrides = meta.get("check") or {}
     if meta.get("runs"):  # runs left over from an earlier version of the suite do not count
         df = df[df["run_id"].isin(set(meta["runs"]))]
-    keys = [k for k in metric_columns(df) if measured(k)]
+    columns = set(metric_columns(df))
     groups: dict[str, dict[str, Any]] = {}
     for row in df.to_dict("records"):
         spec = specs.get(row["run_id"])
@@ -131,12 +138,13 @@ def summarise(results_dir: Path | str) -> dict[str, Any]:
         g["runs"].append({"run_id": rs.run_id, "seed": rs.seed, "status": row["status"]})
         if row["status"] != "done":
             continue
-        evaluated = {m["name"] for m in rs.config["evaluation"]["metrics"]}
-        for k in keys:
-            if registered_metric(k) not in evaluated:
-                continue
+        evaluated = [m["name"] for m in rs.config["evaluation"]["metrics"]]
+        for k, (name, entry) in _compared_entries(evaluated).items():
+            if k not in columns:
+                continue  # results recorded before the metric declared this entry
             v = row.get(f"metric:{k}")
-            m = g["metrics"].setdefault(k, {"values": {}, "missing": []})
+            m = g["metrics"].setdefault(k, {"values": {}, "missing": [], "metric": name,
+                                            "direction": entry.direction})
             if v is None or not math.isfinite(float(v)):
                 m["missing"].append(rs.seed)
             else:
@@ -148,15 +156,30 @@ def summarise(results_dir: Path | str) -> dict[str, Any]:
                 del g["metrics"][k]
                 continue
             vals = np.array(list(m["values"].values()), dtype=float)
+            name = m.pop("metric")
             m.update(n=len(vals),
                      mean=float(vals.mean()) if len(vals) else None,
                      std=float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
-                     direction=metric_direction(k), band=metric_band(k, overrides))
+                     band=metric_band(k, overrides, name))
             if not m["missing"]:
                 del m["missing"]
     return {"format": FORMAT, "suite": suites[0], "check": overrides,
             "environment": _environment(root, [r for r in df["run_id"]]),
             "groups": dict(sorted(groups.items()))}
+
+
+def _compared_entries(evaluated: list[str]) -> dict[str, tuple[str, Any]]:
+    """Entries with a direction that a run's evaluated metrics declare -> (the metric that
+    reports it, its declaration); an entry two metrics report belongs to the one named
+    like it (``modes_thresholded``), else to the first evaluated."""
+    out: dict[str, tuple[str, Any]] = {}
+    for name in evaluated:
+        if name not in metric_decl.REGISTRY:
+            continue
+        for e in metric_decl.entries_of(name):
+            if e.direction is not None and (e.name not in out or e.name == name):
+                out[e.name] = (name, e)
+    return out
 
 
 def record(results_dir: Path | str, out: Path | str) -> dict[str, Any]:

@@ -35,17 +35,19 @@ def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
 
 def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = None,
                 columns: list[str] | None = None, metrics: list[str] | None = None) -> str:
-    from ganbench.tables import render
+    from ganbench.tables import recorded_context, render
 
     df = ordered_results(results_dir)
-    meta = read_suite_record(results_dir).get("table", {})
+    record = read_suite_record(results_dir)
+    meta = record.get("table", {})
     rows = rows or meta.get("rows") or ["objective", "scheme"]
     columns = columns if columns is not None else (meta.get("columns") or ["dataset"])
     if not metrics:
         metrics = meta.get("metrics") or _default_metrics(df)
     rows = [a for a in rows if a in df.columns] or rows
     columns = [a for a in columns if a in df.columns]
-    return render(df, rows, columns, metrics, fmt=fmt, title=meta.get("title"))
+    # the suite's runs (finished or not) and its published tables, from its record
+    return render(df, rows, columns, metrics, fmt=fmt, **recorded_context(results_dir, record))
 
 
 def _default_metrics(df) -> list[str]:
@@ -89,9 +91,16 @@ def _extra_columns(kind: str) -> list[str]:
 def _describe(e) -> dict[str, Any]:
     d: dict[str, Any] = {"name": e.name, "description": e.description, "reference": e.reference,
                          "params": e.params()}
-    for attr in ("divergence", "activation", "direction"):
+    for attr in ("divergence", "activation"):
         if hasattr(e.obj, attr):
             d[attr] = getattr(e.obj, attr)
+    if e.kind == "metrics":  # what its declarations say: main entry's direction, needs
+        from ganbench.metrics.registry import entries_of
+
+        entries = entries_of(e.name)
+        d["direction"] = entries[0].direction or "none"
+        d["entries"] = [x.name for x in entries]
+        d["needs"] = sorted(getattr(e.obj, "needs", ()))
     d.update({k: v for k, v in e.meta.items()})
     return d
 

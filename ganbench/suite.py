@@ -37,6 +37,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ganbench import published
 from ganbench.registry import (
     PluginImportError,
     RegistryError,
@@ -114,6 +115,9 @@ class SuiteFile(_Strict):
     cases: list[dict[str, Any]] = []
     table: TableCfg = TableCfg()
     check: dict[str, dict[str, float]] = {}  # metric -> {abs: .., rel: ..} band overrides
+    # published values of the table(s) the suite reproduces (ganbench.published)
+    reference: published.Reference | None = None
+    references: list[published.Reference] = []
     # importable modules that register plug-ins, imported before the runs are validated
     plugins: list[str] = []
 
@@ -419,9 +423,7 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
         try:
             out[key] = model.model_validate(value).model_dump()
         except ValidationError as exc:
-            for err in exc.errors():
-                loc = ".".join(str(x) for x in err["loc"])
-                problems.append((f"{at}.{loc}" if loc else at, err["msg"]))
+            problems += pydantic_problems(exc, model, at)
             out[key] = None
     seed = raw.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
@@ -431,6 +433,12 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
         at = f"{path}.evaluation.metrics" if path else "evaluation.metrics"
         metrics = resolve_metrics(refs["dataset"], out["evaluation"]["metrics"], at, problems)
         out["evaluation"]["metrics"] = [m.to_config() for m in metrics]
+        from ganbench.metrics.registry import run_metric_problems
+
+        model = refs.get("model")  # its packing decides which codes the run can supply
+        packing = getattr(registry("models").get(model.name), "packing", None) if model else None
+        problems += [(f"{at}[{i}]", msg) for i, msg in
+                     run_metric_problems(out["evaluation"]["metrics"], packing)]
     tr, ev = out.get("training"), out.get("evaluation")
     if tr and ev and ev["every"] > tr["iterations"]:
         ev["every"] = tr["iterations"]
@@ -532,6 +540,7 @@ def expand(spec: SuiteFile, name: str, source: str) -> list[RunSpec]:
     if not runs:
         raise SuiteError(source, [("grid", "the suite expands into no runs")])
     _check_table(spec, label_axes, runs, source)
+    _check_references(spec, runs, source)
     return runs
 
 
@@ -583,18 +592,77 @@ def _check_table(spec: SuiteFile, axes: list[str], runs: list[RunSpec], source: 
             if a.split(".")[0] not in RUN_KEYS:
                 problems.append((f"table.{part}[{i}]", unknown_message("table axis", a, RUN_KEYS)))
     if spec.table.metrics:
-        names = {m.name for r in runs for m in r.metrics()}
-        metric_names = set(registry("metrics").names())
+        reported = reported_entries(runs)
         for i, m in enumerate(spec.table.metrics):
-            base = m if m in metric_names else next((n for n in metric_names if m.startswith(n + "_")), None)
-            if base is None or base not in names:
+            if m not in reported:
                 problems.append((f"table.metrics[{i}]",
-                                 unknown_message("evaluated metric", m, sorted(names))))
+                                 unknown_message("evaluated metric", m, reported)))
     for metric in spec.check:
         if metric not in registry("metrics"):
             problems.append((f"check.{metric}", unknown_message("metric", metric, registry("metrics").names())))
     if problems:
         raise SuiteError(source, problems)
+
+
+def reported_entries(runs: list[RunSpec]) -> list[str]:
+    """Every entry the runs' evaluated metrics declare, in order."""
+    from ganbench.metrics.registry import entries_of
+
+    names = dict.fromkeys(m.name for r in runs for m in r.metrics())
+    return list(dict.fromkeys(e.name for n in names for e in entries_of(n)))
+
+
+def _check_references(spec: SuiteFile, runs: list[RunSpec], source: str) -> None:
+    """Published values must name one row, one column and a metric of the suite's table."""
+    if spec.reference is not None and spec.references:
+        raise SuiteError(source, [("references", "give one published table as reference: or "
+                                   "several as references:, not both")])
+    refs = published.blocks(spec.reference, spec.references)
+    if not refs:
+        return
+    metrics = spec.table.metrics or reported_entries(runs)
+    problems = published.check(refs, spec.table.rows, spec.table.columns,
+                               [r.labels for r in runs], metrics)
+    if problems:
+        raise SuiteError(source, problems)
+
+
+def pydantic_problems(exc: ValidationError, model: type[BaseModel], prefix: str = ""
+                      ) -> list[tuple[str, str]]:
+    """(key path, message) of a validation error; an unknown key lists the valid ones."""
+    out = []
+    for err in exc.errors():
+        loc = err["loc"]
+        path = prefix
+        for x in loc:
+            path += f"[{x}]" if isinstance(x, int) else (f".{x}" if path else str(x))
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            fields = _fields_at(model, loc[:-1])
+            if fields is not None:
+                msg = unknown_message("key", str(loc[-1]), fields)
+        out.append((path, msg))
+    return out
+
+
+def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
+    """Keys of the (nested) section that ``loc`` leads to from ``model``."""
+    import typing
+
+    for x in loc:
+        if isinstance(x, int):
+            continue  # an index into a list of sections
+        field_ = model.model_fields.get(str(x))
+        if field_ is None:
+            return None
+        args = [field_.annotation, *typing.get_args(field_.annotation)]
+        nested = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+        nested += [b for a in args for b in typing.get_args(a)
+                   if isinstance(b, type) and issubclass(b, BaseModel)]
+        if not nested:
+            return None
+        model = nested[0]
+    return list(model.model_fields)
 
 
 def load_suite(path: str | Path) -> Suite:
@@ -628,7 +696,6 @@ def import_plugins(modules: list[str], source: str, folder: Path | None = None) 
     add_plugins_to_env(modules)
 
 
-
 def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
                 folder: Path | None = None) -> Suite:
     if not isinstance(raw, dict):
@@ -636,15 +703,7 @@ def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
     try:
         spec = SuiteFile.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err["loc"])
-            msg = err["msg"]
-            if err["type"] == "extra_forbidden":
-                fields = list(SuiteFile.model_fields)
-                msg = unknown_message("key", str(err["loc"][-1]), fields) if len(err["loc"]) == 1 else msg
-            problems.append((loc, msg))
-        raise SuiteError(source, problems) from None
+        raise SuiteError(source, pydantic_problems(exc, SuiteFile)) from None
     import_plugins(spec.plugins, source, folder)  # before any plug-in name is looked up
     name = spec.name or default_name
     return Suite(name, source, spec, expand(spec, name, source))

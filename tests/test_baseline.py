@@ -8,7 +8,7 @@ import pytest
 
 from ganbench import baseline
 from ganbench.cli import main
-from ganbench.report import save_suite_meta
+from ganbench.results import write_suite_record
 from ganbench.results import RunDir
 from ganbench.suite import parse_suite
 
@@ -19,7 +19,7 @@ ENV = {"python": "3.11", "torch": "2.x", "numpy": "2.x", "device": "cpu",
 def fake_results(root, raw, values, status=None, name="fake"):
     """Write finished runs of a suite without training: ``values(spec) -> metrics``."""
     s = parse_suite({"name": name, **raw})
-    save_suite_meta(s, root)
+    write_suite_record(s, root)
     for r in s.runs:
         d = RunDir(root, r.suite, r.run_id)
         d.write_spec(r.to_dict())

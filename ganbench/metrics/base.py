@@ -3,13 +3,25 @@
 ``metric(fake, ctx)`` returns a dict of floats whose main entry has the metric's own name
 (extra entries, e.g. ``jsd_classifier_ci_low``, start with it). Metrics see samples and the
 dataset (through ``EvalContext``), never the trainer.
+
+A metric class declares what it reports and what it needs, so that tables, the regression
+check and suite validation read meaning from declarations, not from entry names:
+
+- ``entries``: one ``Entry`` (name, direction "max" / "min" / None, unit, one line about it)
+  per key ``__call__`` returns, the main entry first. None is the default direction: a
+  bound, a count, a coordinate or a unit conversion is not a score and is never ranked or
+  regression-checked. A class that declares no entries reports one main entry named after
+  its registered name, with the class's ``direction`` (default None).
+- ``needs``: what the run must supply beyond samples and the dataset (keys of ``NEEDS``);
+  a suite that evaluates a metric whose needs its runs cannot meet is rejected before
+  anything runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -33,9 +45,51 @@ class EvalContext:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+DIRECTIONS = ("max", "min", None)
+
+#: what a metric may need from the run, beyond samples and the dataset
+NEEDS: dict[str, str] = {
+    "critic": "the training critic (ctx.extras['critic']; supplied while training, not for "
+              "sample files)",
+    "codes": "the discrete codes the samples were generated from (ctx.extras['labels']; a "
+             "model that packs labels or codes, e.g. mlp_conditional or mlp_infogan)",
+    "labels": "the class labels the samples were generated from (a conditional model, e.g. "
+              "mlp_conditional)",
+    "q_head": "InfoGAN's packed samples and a critic with a Q head (ctx.extras['packed']; an "
+              "InfoGAN model, e.g. mlp_infogan)",
+}
+
+
+def run_supplies(packing: str | None, training: bool = True) -> set[str]:
+    """The needs a run meets, from its model's ``packing`` ("label", "code" or None): what
+    the trainer puts into ``EvalContext.extras`` (train.evaluate_member)."""
+    out = {"critic"} if training else set()
+    if packing == "label":
+        out |= {"codes", "labels"}
+    elif packing == "code":
+        out |= {"codes", "q_head"}
+    return out
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One key a metric reports."""
+
+    name: str
+    #: "max": larger is better, "min": smaller is better, None: not a score
+    direction: str | None = None
+    unit: str = ""
+    #: one line for table legends (e.g. which definition of a mode count)
+    about: str = ""
+
+
 class Metric:
-    #: "max" if larger is better, "min" if smaller is better
-    direction: str = "max"
+    #: what ``__call__`` reports, the main entry (named like the metric) first
+    entries: ClassVar[tuple[Entry, ...]] = ()
+    #: direction of the main entry for a class that declares no ``entries``
+    direction: ClassVar[str | None] = None
+    #: keys of NEEDS the run must supply
+    needs: ClassVar[frozenset[str]] = frozenset()
     #: practical-significance band used by the regression check (absolute, relative)
     band: tuple[float, float] = (0.0, 0.05)
     #: evaluated by default where it applies
@@ -47,6 +101,35 @@ class Metric:
 
     def __call__(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:
         raise NotImplementedError
+
+
+def declared_entries(name: str, cls: type) -> tuple[Entry, ...]:
+    """The entries metric class ``cls``, registered as ``name``, reports."""
+    declared = tuple(getattr(cls, "entries", ()) or ())
+    return declared or (Entry(name, getattr(cls, "direction", None)),)
+
+
+def declaration_problems(name: str, cls: type) -> list[str]:
+    """What is wrong with a metric class's declarations (empty: nothing)."""
+    out = []
+    entries = declared_entries(name, cls)
+    if not all(isinstance(e, Entry) for e in entries):
+        return [f"metric {name!r}: entries must be ganbench.metrics.base.Entry objects"]
+    if entries[0].name != name:
+        out.append(f"metric {name!r}: its first entry must be named {name!r}, "
+                   f"got {entries[0].name!r}")
+    names = [e.name for e in entries]
+    if len(set(names)) != len(names):
+        out.append(f"metric {name!r}: an entry is declared twice ({', '.join(names)})")
+    for e in entries:
+        if e.direction not in DIRECTIONS:
+            out.append(f"metric {name!r}: entry {e.name!r} has direction {e.direction!r}; "
+                       "expected 'max', 'min' or None")
+    unknown = set(getattr(cls, "needs", ()) or ()) - set(NEEDS)
+    if unknown:
+        out.append(f"metric {name!r}: unknown needs {sorted(unknown)}; valid: "
+                   f"{', '.join(NEEDS)}")
+    return out
 
 
 def needs_modes(dataset: Dataset | None) -> str | None:

@@ -45,7 +45,7 @@ import torch
 from torch import Tensor
 
 from ganbench.classifiers import Classifier, Fitter, cnn, mlp, per_sample_loss, predict
-from ganbench.metrics.base import EvalContext, Metric, MetricError
+from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
 from ganbench.metrics.registry import REGISTRY
 from ganbench.seeding import generator as seeded
 
@@ -185,7 +185,17 @@ class FreshClassifierMetric(Metric):
                    "classifier's held-out cross-entropy, with a bootstrap CI",
                    reference=REFERENCE)
 class ClassifierJSD(FreshClassifierMetric):
-    direction = "min"
+    entries = (Entry("jsd_classifier", "min", "nats",
+                     "JSD (nats; log 2 = 0.693 is disjoint) from a fresh "
+                     "classifier's held-out cross-entropy"),
+               Entry("jsd_classifier_ci_low", None, "nats", "95% bootstrap interval, lower end"),
+               Entry("jsd_classifier_ci_high", None, "nats", "95% bootstrap interval, upper end"),
+               Entry("jsd_classifier_bits", None, "bits", "jsd_classifier in bits"),
+               Entry("jsd_classifier_bits_ci_low", None, "bits", "lower CI end in bits"),
+               Entry("jsd_classifier_bits_ci_high", None, "bits", "upper CI end in bits"),
+               Entry("jsd_classifier_n", None, "samples", "samples per class used"),
+               Entry("jsd_classifier_steps", None, "steps", "classifier optimiser steps"),
+               Entry("jsd_classifier_seconds", None, "s", "time of the estimate"))
     band = (0.02, 0.1)
     default = True
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from ganbench.metrics.base import EvalContext, Metric, MetricError, needs_modes
+from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError, needs_modes
 from ganbench.metrics.registry import REGISTRY
 
 
@@ -29,7 +29,6 @@ def nearest_mode(x: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
 class _ModeAccuracy(Metric):
     """An accuracy of generated samples' nearest modes against their codes."""
 
-    direction = "max"
     band = (0.05, 0.0)
 
     def applies(self, dataset):
@@ -42,6 +41,10 @@ class _ModeAccuracy(Metric):
     reference="Mirza & Osindero 2014; protocol of this project",
 )
 class ConditionalAccuracy(_ModeAccuracy):
+    entries = (Entry("conditional_accuracy", "max", "fraction",
+                     "share of G(z, c) whose nearest mode is c"),)
+    needs = frozenset({"labels"})
+
     def __call__(self, fake, ctx):
         labels = _labels(ctx)
         modes = nearest_mode(fake, ctx.dataset.mode_centres())
@@ -62,6 +65,10 @@ def best_matching_accuracy(codes: np.ndarray, modes: np.ndarray, k_codes: int, k
     reference="Chen et al. 2016, InfoGAN; unsupervised accuracy via Hungarian matching",
 )
 class CodeAlignment(_ModeAccuracy):
+    entries = (Entry("code_alignment", "max", "fraction",
+                     "accuracy of the best one-to-one code-to-mode map"),)
+    needs = frozenset({"codes"})
+
     def __call__(self, fake, ctx):
         labels = _labels(ctx)
         centres = ctx.dataset.mode_centres()
@@ -77,7 +84,9 @@ class CodeAlignment(_ModeAccuracy):
     reference="Chen et al. 2016, InfoGAN, eq. 4",
 )
 class InfoMI(Metric):
-    direction = "max"
+    entries = (Entry("info_mi", "max", "nats",
+                     "InfoGAN's lower bound on I(c; G(z, c))"),)
+    needs = frozenset({"critic", "q_head"})
     band = (0.05, 0.0)
 
     def __call__(self, fake, ctx):

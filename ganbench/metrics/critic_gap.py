@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ganbench.classifiers import per_sample_loss
-from ganbench.metrics.base import EvalContext, MetricError
+from ganbench.metrics.base import Entry, EvalContext, MetricError
 from ganbench.metrics.classifier_jsd import (
     FreshClassifierMetric,
     bootstrap_means,
@@ -47,7 +47,15 @@ def logit_critic(objective) -> bool:
                    "(sigmoid of its raw outputs) minus that of a freshly trained classifier",
                    reference="Goodfellow et al. 2014, Proposition 1 (the optimal discriminator)")
 class CriticGap(FreshClassifierMetric):
-    direction = "min"
+    entries = (Entry("critic_gap", "min", "nats",
+                     "test BCE of the training critic minus a fresh classifier's"),
+               Entry("critic_gap_ci_low", None, "nats", "95% bootstrap interval, lower end"),
+               Entry("critic_gap_ci_high", None, "nats", "95% bootstrap interval, upper end"),
+               Entry("critic_gap_critic_bce", None, "nats", "test BCE of the training critic"),
+               Entry("critic_gap_fresh_bce", None, "nats", "test BCE of the fresh classifier"),
+               Entry("critic_gap_logit_critic", None, "",
+                     "1 when the objective's optimal critic is a logit (gap meaningful)"))
+    needs = frozenset({"critic"})
     band = (0.02, 0.2)
 
     def __call__(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ganbench.data.dirac import MESCHEDER, Dirac
-from ganbench.metrics.base import EvalContext, Metric, MetricError
+from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
 from ganbench.metrics.registry import REGISTRY
 
 
@@ -31,6 +31,7 @@ def dirac_point(fake: Tensor, ctx: EvalContext) -> tuple[float, float]:
 
 class _DiracMetric(Metric):
     default = True
+    needs = frozenset({"critic"})
     band = (0.05, 0.0)
 
     def applies(self, dataset):
@@ -42,7 +43,7 @@ class _DiracMetric(Metric):
 @REGISTRY.register("dirac_theta", description="Dirac-GAN: the generator's point theta",
                    reference=MESCHEDER)
 class DiracTheta(_DiracMetric):
-    direction = None  # a coordinate, not a score
+    entries = (Entry("dirac_theta", None, "", "the generator's point (a coordinate)"),)
 
     def __call__(self, fake, ctx):
         return {"dirac_theta": dirac_point(fake, ctx)[0]}
@@ -51,7 +52,7 @@ class DiracTheta(_DiracMetric):
 @REGISTRY.register("dirac_psi", description="Dirac-GAN: the critic's slope psi = D(1) - D(0)",
                    reference=MESCHEDER)
 class DiracPsi(_DiracMetric):
-    direction = None  # a coordinate, not a score
+    entries = (Entry("dirac_psi", None, "", "the critic's slope (a coordinate)"),)
 
     def __call__(self, fake, ctx):
         return {"dirac_psi": dirac_point(fake, ctx)[1]}
@@ -61,7 +62,8 @@ class DiracPsi(_DiracMetric):
                    description="Dirac-GAN: distance sqrt(theta^2 + psi^2) to the equilibrium (0, 0)",
                    reference=MESCHEDER)
 class DiracDistance(_DiracMetric):
-    direction = "min"
+    entries = (Entry("dirac_distance", "min", "",
+                     "distance of (theta, psi) to the equilibrium (0, 0)"),)
 
     def __call__(self, fake, ctx):
         return {"dirac_distance": math.hypot(*dirac_point(fake, ctx))}
@@ -71,7 +73,8 @@ class DiracDistance(_DiracMetric):
                    description="Dirac-GAN: 1 if the distance to the equilibrium is below tol, else 0",
                    reference=MESCHEDER)
 class DiracConverged(_DiracMetric):
-    direction = "max"
+    entries = (Entry("dirac_converged", "max", "",
+                     "1 when the distance to the equilibrium is below tol"),)
     band = (0.5, 0.0)
 
     def __init__(self, tol: float = 1e-2):

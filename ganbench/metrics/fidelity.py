@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ganbench.metrics.base import EvalContext, Metric, MetricError
+from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
 from ganbench.metrics.distances import flat_pair
 from ganbench.metrics.features import (
     CLASSIFIER_NAME,
@@ -168,7 +168,7 @@ REF_PRC = "Kynkaanniemi et al. 2019, Improved precision and recall metric (NeurI
                    "(raw coordinates for vectors, Inception-v3 for images; torch-fidelity)",
                    reference=REF_FID)
 class FID(_Fidelity):
-    direction = "min"
+    entries = (Entry("fid", "min", "", "Frechet distance of Gaussians fitted to features"),)
     band = (0.01, 0.1)
     default = True
 
@@ -181,7 +181,8 @@ class FID(_Fidelity):
 @REGISTRY.register("kid", description="kernel (cubic polynomial) MMD^2 of features over random "
                    "subsets, mean and std (torch-fidelity)", reference=REF_KID)
 class KID(_Fidelity):
-    direction = "min"
+    entries = (Entry("kid", "min", "", "kernel MMD^2 of features, mean over subsets"),
+               Entry("kid_std", None, "", "std of kid over subsets"))
     band = (0.001, 0.1)
 
     def __init__(self, features: str = "auto", inception_weights: str = "", subsets: int = 100):
@@ -198,7 +199,6 @@ class KID(_Fidelity):
 
 
 class _PRC(_Fidelity):
-    direction = "max"
     band = (0.02, 0.0)
 
     def __init__(self, features: str = "auto", inception_weights: str = "", neighborhood: int = 3):
@@ -220,6 +220,9 @@ class _PRC(_Fidelity):
 @REGISTRY.register("precision", description="fraction of generated samples inside the real "
                    "k-NN feature manifold (torch-fidelity)", reference=REF_PRC)
 class Precision(_PRC):
+    entries = (Entry("precision", "max", "fraction",
+                     "share of generated samples inside the real k-NN manifold"),)
+
     def __call__(self, fake, ctx):
         from torch_fidelity import KEY_METRIC_PRECISION
 
@@ -229,6 +232,9 @@ class Precision(_PRC):
 @REGISTRY.register("recall", description="fraction of real samples inside the generated "
                    "k-NN feature manifold (torch-fidelity)", reference=REF_PRC)
 class Recall(_PRC):
+    entries = (Entry("recall", "max", "fraction",
+                     "share of real samples inside the generated k-NN manifold"),)
+
     def __call__(self, fake, ctx):
         from torch_fidelity import KEY_METRIC_RECALL
 

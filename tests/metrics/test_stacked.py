@@ -59,7 +59,7 @@ def test_applies_only_to_stacked_sets(stacked):
     assert m.applies(stacked) is None
     assert "stacked" in m.applies(DATASETS.create("digits"))
     assert "stacked" in m.applies(DATASETS.create("ring"))
-    assert REGISTRY.get("stacked_modes").default and REGISTRY.get("stacked_kl").direction == "min"
+    assert REGISTRY.get("stacked_modes").default and REGISTRY.get("stacked_kl").entries[0].direction == "min"
 
 
 def test_bad_samples_are_metric_errors(stacked, cache):

@@ -1,0 +1,167 @@
+"""Tables from hand-made results: n/N and best marking, every format's title and legend,
+LaTeX's grouped headers and escaping, long numeric CSV, and warnings."""
+
+import io
+import math
+
+import pandas as pd
+import pytest
+
+from ganbench import tables
+from ganbench.tables import build_table, latex_escape, render
+
+
+def results(rows):
+    """(objective, dataset, seed, status, {metric: value}) -> a load_results-like frame."""
+    out = []
+    for i, (obj, ds, seed, status, metrics) in enumerate(rows):
+        out.append({"suite": "t", "run_id": f"r{i}", "seed": seed, "status": status,
+                    "objective": obj, "dataset": ds,
+                    **{f"metric:{k}": v for k, v in metrics.items()}})
+    return pd.DataFrame(out)
+
+
+def expected(df, extra=()):
+    """Every run of the frame, plus runs that never finished: (objective, dataset, seed)."""
+    runs = [{"run_id": r.run_id, "labels": {"objective": r.objective, "dataset": r.dataset,
+                                            "seed": str(r.seed)}} for r in df.itertuples()]
+    runs += [{"run_id": f"x{i}", "labels": {"objective": o, "dataset": d, "seed": str(s)}}
+             for i, (o, d, s) in enumerate(extra)]
+    return runs
+
+
+@pytest.fixture
+def df():
+    nan = math.nan
+    return results([
+        # ns on ring: complete, 3 seeds, modes 8, 8, 8
+        *[("ns", "ring", s, "done", {"modes": 8.0, "mode_kl": 0.1 * s}) for s in range(3)],
+        # lsgan on ring: complete, fewer modes than ns, higher KL
+        *[("lsgan", "ring", s, "done", {"modes": 6.0, "mode_kl": 0.3}) for s in range(3)],
+        # minimax on ring: one seed diverged; the two others have more modes on average
+        ("minimax", "ring", 0, "done", {"modes": 9.0, "mode_kl": 0.0}),
+        ("minimax", "ring", 1, "done", {"modes": 9.0, "mode_kl": 0.0}),
+        ("minimax", "ring", 2, "diverged", {}),
+        # hinge on ring: one seed's metric failed (NaN)
+        ("hinge", "ring", 0, "done", {"modes": 7.0, "mode_kl": nan}),
+        ("hinge", "ring", 1, "done", {"modes": 7.0, "mode_kl": 0.5}),
+        ("hinge", "ring", 2, "failed", {}),
+        # grid: ns complete, minimax has 1 of 3 seeds finished (the others never ran)
+        *[("ns", "grid", s, "done", {"modes": 20.0 + s, "mode_kl": 0.2}) for s in range(3)],
+        ("minimax", "grid", 0, "done", {"modes": 25.0, "mode_kl": 0.0}),
+    ])
+
+
+def cells_of(t):
+    return {(rk[0], ck[0], m): c for (rk, ck, m), c in t.cells.items()}
+
+
+def test_incomplete_cells_say_n_of_N_and_are_never_best(df):
+    exp = expected(df, extra=[("minimax", "grid", 1), ("minimax", "grid", 2)])
+    t = build_table(df, ["objective"], ["dataset"], ["modes", "mode_kl"], expected=exp)
+    c = cells_of(t)
+    ns, mm, hinge = c[("ns", "ring", "modes")], c[("minimax", "ring", "modes")], \
+        c[("hinge", "ring", "mode_kl")]
+    assert (ns.n, ns.N, ns.complete) == (3, 3, True)
+    assert (mm.n, mm.N, mm.diverged, mm.complete) == (2, 3, 1, False)
+    assert (hinge.n, hinge.N, hinge.failed, hinge.no_value) == (1, 3, 1, 1)
+    # minimax has the higher mean (9 > 8) but is incomplete: ns is the best complete cell
+    assert ns.best and not mm.best
+    assert mm.text(3) == "9.000 ± 0.000 (2/3: 1 div)"
+    assert hinge.text(3) == "0.500 (1/3: 1 fail, 1 no value)"
+    grid = c[("minimax", "grid", "modes")]
+    assert (grid.n, grid.N, grid.missing) == (1, 3, 2)
+    assert grid.text(3) == "25.000 (1/3: 2 missing)" and not grid.best
+    # the only complete grid cell has nothing to be compared with: no mark
+    assert not c[("ns", "grid", "modes")].best
+    # min direction: the lowest complete mode_kl on the ring is ns (0.1), not minimax (0.0)
+    assert c[("ns", "ring", "mode_kl")].best and not c[("minimax", "ring", "mode_kl")].best
+
+
+def test_without_a_record_N_counts_runs_on_disk_and_says_so(df):
+    t = build_table(df, ["objective"], ["dataset"], ["modes"])
+    c = cells_of(t)
+    assert c[("minimax", "grid", "modes")].complete  # nothing says two seeds are missing
+    assert any("N counts the runs found on disk" in line for line in t.legend)
+
+
+def test_stale_runs_of_an_earlier_suite_are_not_counted(df):
+    exp = [e for e in expected(df) if e["run_id"] != "r0"]
+    t = build_table(df, ["objective"], ["dataset"], ["modes"], expected=exp)
+    assert cells_of(t)[("ns", "ring", "modes")].N == 2
+    assert any("1 finished runs of an earlier version" in line for line in t.legend)
+
+
+def test_entries_without_a_direction_are_never_marked_best():
+    df = results([("a", "ring", 0, "done", {"jsd_classifier_bits": 0.1, "jsd_classifier": 0.1}),
+                  ("b", "ring", 0, "done", {"jsd_classifier_bits": 0.5, "jsd_classifier": 0.5})])
+    t = build_table(df, ["objective"], ["dataset"], ["jsd_classifier_bits", "jsd_classifier"])
+    c = cells_of(t)
+    assert not any(c[(o, "ring", "jsd_classifier_bits")].best for o in "ab")
+    assert c[("a", "ring", "jsd_classifier")].best
+
+
+@pytest.mark.parametrize("fmt", tables.FORMATS)
+def test_every_format_has_title_and_legend(df, fmt):
+    out = render(df, ["objective"], ["dataset"], ["modes", "mode_kl"], fmt=fmt,
+                 title="Modes & KL: 100% of seeds", expected=expected(df), warn=None)
+    title = latex_escape("Modes & KL: 100% of seeds") if fmt == "latex" else "Modes & KL: 100% of seeds"
+    assert title in out
+    # the legend: what the numbers are, how best is marked, which mode definition is shown
+    assert "over the seeds of each cell" in out
+    assert "among complete cells only" in out
+    assert "at least one high-quality sample" in out
+    assert ("minimax,ring,modes,9.0,0.0,2,3,1," in out) if fmt == "csv" else ("2/3: 1 div" in out)
+
+
+def test_latex_groups_columns_by_dataset_and_escapes_every_cell_alike(df):
+    df = df.assign(objective=df["objective"].replace({"ns": "non_sat & 50%"}))
+    out = render(df, ["objective"], ["dataset"], ["modes", "mode_kl"], fmt="latex",
+                 title="A_title", expected=expected(df), warn=None)
+    lines = out.splitlines()
+    assert lines[0].startswith("%") and "booktabs" in lines[0]
+    assert "\\caption{A\\_title}" in out
+    assert "\\multicolumn{2}{c}{ring} & \\multicolumn{2}{c}{grid} \\\\" in out
+    assert "\\cmidrule(lr){2-3} \\cmidrule(lr){4-5}" in out
+    assert "objective & modes & mode\\_kl & modes & mode\\_kl \\\\" in out
+    row = next(x for x in lines if x.startswith("non\\_sat"))
+    assert row.startswith("non\\_sat \\& 50\\% & \\textbf{8.000 $\\pm$ 0.000} & ")
+    # no raw special character left anywhere in the body
+    body = out[out.index("\\midrule"):out.index("\\bottomrule")]
+    assert "±" not in body and "_" not in body.replace("\\_", "")
+
+
+def test_latex_with_two_column_axes_has_two_header_levels():
+    df = results([("a", "ring", 0, "done", {"modes": 1.0}), ("a", "grid", 0, "done", {"modes": 2.0})])
+    df["model"] = ["mlp", "dcgan"]
+    out = render(df, ["objective"], ["dataset", "model"], ["modes", "mode_kl"], fmt="latex",
+                 warn=None)
+    assert "& \\multicolumn{2}{c}{ring} & \\multicolumn{2}{c}{grid} \\\\" in out
+    assert "& \\multicolumn{2}{c}{mlp} & \\multicolumn{2}{c}{dcgan} \\\\" in out
+
+
+def test_csv_is_long_and_numeric(df):
+    out = render(df, ["objective"], ["dataset"], ["modes", "mode_kl"], fmt="csv",
+                 expected=expected(df, extra=[("minimax", "grid", 1)]), warn=None)
+    assert out.startswith("# t: mean ± std over seeds\n")
+    frame = pd.read_csv(io.StringIO(out), comment="#")
+    assert list(frame.columns[:3]) == ["objective", "dataset", "metric"]
+    for col in ("mean", "std", "ci_low", "ci_high"):
+        assert pd.api.types.is_float_dtype(frame[col])
+    for col in ("n", "N", "diverged", "failed", "missing", "best"):
+        assert pd.api.types.is_integer_dtype(frame[col])
+    assert len(frame) == 6 * 2  # (4 ring + 2 grid cells) x 2 metrics
+    mm = frame[(frame.objective == "minimax") & (frame.dataset == "grid") & (frame.metric == "modes")]
+    assert mm[["mean", "n", "N", "missing"]].values.tolist() == [[25.0, 1, 2, 1]]
+    assert frame.loc[(frame.objective == "ns") & (frame.dataset == "ring")
+                     & (frame.metric == "modes"), "best"].item() == 1
+
+
+def test_a_metric_no_run_computed_warns_and_an_unknown_one_is_an_error(df, capsys):
+    out = render(df, ["objective"], ["dataset"], ["modes", "fid"], expected=expected(df))
+    assert "fid" in out
+    assert "warning: no run computed 'fid'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="did you mean 'modes'"):
+        render(df, ["objective"], ["dataset"], ["mdoes"], warn=None)
+    with pytest.raises(ValueError, match="unknown table axis 'objectiv'"):
+        render(df, ["objectiv"], ["dataset"], ["modes"], warn=None)
