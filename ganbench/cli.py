@@ -66,6 +66,14 @@ def cmd_table(a: argparse.Namespace) -> int:
     return 0
 
 
+@verb("report")
+def cmd_report(a: argparse.Namespace) -> int:
+    from ganbench import reporting
+
+    print(f"wrote {reporting.build(a.results_dir, a.output, a.format)}")
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -102,6 +110,15 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--columns", nargs="+", default=None)
     t.add_argument("--metrics", nargs="+", default=None)
     t.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
+
+    rp = sub.add_parser("report", help="a suite's results as one HTML page (figures embedded) "
+                                       "or Markdown with PNG figures")
+    rp.add_argument("results_dir", help="a suite's results folder, e.g. results/mode_collapse")
+    rp.add_argument("-o", "--output", default=None,
+                    help="report file (default: <suite>_report.html or .md here); with --format "
+                         "md the figures go to a folder beside it, <name>_files/")
+    rp.add_argument("--format", choices=["html", "md"], default=None,
+                    help="html (default; md when the output ends in .md)")
 
     for extra in EXTRA_PARSERS:
         extra(sub)
