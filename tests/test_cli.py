@@ -29,9 +29,11 @@ def test_run_rerun_and_table(tmp_path, capsys):
 
     assert main(["table", str(res / "smoke"), "--format", "markdown"]) == 0
     md = capsys.readouterr().out
-    assert md.splitlines()[0].startswith("| objective | scheme | ring / modes")
+    assert md.splitlines()[0] == "**smoke: mean ± std over seeds**"  # the title, then the table
+    assert md.splitlines()[2].startswith("| objective | scheme | ring / modes")
     assert main(["table", str(res / "smoke"), "--format", "csv"]) == 0
-    assert capsys.readouterr().out.startswith("objective,scheme,")
+    csv = capsys.readouterr().out
+    assert csv.startswith("# smoke") and "\nobjective,scheme,dataset,metric,mean," in csv
     assert main(["table", str(res / "smoke"), "--format", "latex"]) == 0
     assert "\\begin{tabular}" in capsys.readouterr().out
 
@@ -90,7 +92,7 @@ def test_diverged_runs_are_counted_in_the_table(tmp_path, capsys):
     p.write_text(yaml.safe_dump(suite))
     assert main(["run", str(p), "--results", str(tmp_path / "r"), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "2 diverged" in out and "(2 div)" in out
+    assert "2 diverged" in out and "(0/2: 2 div)" in out
 
 
 def test_console_script_is_installed(tmp_path):
