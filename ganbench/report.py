@@ -80,12 +80,14 @@ def listing(kind: str | None, fmt: str = "text") -> str:
 
 
 def md_cell(x: Any) -> str:
+    if isinstance(x, (list, tuple)):
+        x = ", ".join(map(str, x))
     return str(x).replace("|", "\\|")
 
 
 def _extra_columns(kind: str) -> list[str]:
     return ["divergence", "activation"] if kind == "objectives" else (
-        ["direction"] if kind == "metrics" else [])
+        ["direction", "needs"] if kind == "metrics" else [])
 
 
 def _describe(e) -> dict[str, Any]:

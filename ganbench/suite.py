@@ -600,6 +600,9 @@ def _check_table(spec: SuiteFile, axes: list[str], runs: list[RunSpec], source: 
     for metric in spec.check:
         if metric not in registry("metrics"):
             problems.append((f"check.{metric}", unknown_message("metric", metric, registry("metrics").names())))
+        for key in spec.check[metric]:
+            if key not in ("abs", "rel"):  # the band of the regression check (baseline.py)
+                problems.append((f"check.{metric}.{key}", unknown_message("key", key, ["abs", "rel"])))
     if problems:
         raise SuiteError(source, problems)
 

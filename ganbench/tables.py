@@ -113,16 +113,14 @@ class Table:
     legend: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def has_published(self, ck: tuple, m: str) -> bool:
-        return any(c.published for (r, c_, mm), c in self.cells.items() if c_ == ck and mm == m)
-
     def data_columns(self) -> list[tuple[tuple, str, bool]]:
         """(column labels, metric, is the published column) in display order."""
+        with_pub = {(ck, m) for (_, ck, m), c in self.cells.items() if c.published}
         out = []
         for ck in self.col_keys:
             for m in self.metrics:
                 out.append((ck, m, False))
-                if self.has_published(ck, m):
+                if (ck, m) in with_pub:
                     out.append((ck, m, True))
         return out
 
@@ -303,14 +301,15 @@ def render(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: list[
 def _body(t: Table, digits: int) -> tuple[list[str], list[list[tuple[str, bool]]]]:
     """Flat header and rows of (text, best) pairs, shared by text and markdown."""
     many = len(t.references) > 1
+    cols = t.data_columns()
     head = list(t.rows)
-    for ck, m, is_pub in t.data_columns():
+    for ck, m, is_pub in cols:
         name = " / ".join([*ck, m])
         head.append(f"{name} (paper)" if is_pub else name)
     body = []
     for rk in t.row_keys:
         line = [(x, False) for x in rk]
-        for ck, m, is_pub in t.data_columns():
+        for ck, m, is_pub in cols:
             c = t.cells.get((rk, ck, m))
             if c is None:
                 line.append(("", False))

@@ -174,6 +174,8 @@ def test_table_metrics_are_entries_the_evaluated_metrics_declare():
     (lambda d: d["base"]["evaluation"].update(evry=5), "base.evaluation.evry",
      "did you mean 'every'"),
     (lambda d: d.update(table={"colums": ["dataset"]}), "table.colums", "did you mean 'columns'"),
+    (lambda d: d.update(check={"modes": {"ab": 1.0}}), "check.modes.ab",
+     "valid: abs, rel (did you mean 'abs'?)"),
     (lambda d: d["grid"].update({"optimizer.lr_q": [1e-3]}), "grid.optimizer.lr_q[0]",
      "unknown key 'lr_q'; valid: beta1, beta2, lr_d, lr_g"),
 ])
