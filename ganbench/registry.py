@@ -289,7 +289,8 @@ def load_plugins() -> None:
                 what.load()
         except Exception as exc:
             _loaded.discard(source)
-            raise PluginImportError(f"{source}: {type(exc).__name__}: {exc}") from exc
+            why = str(exc) if isinstance(exc, PluginImportError) else f"{type(exc).__name__}: {exc}"
+            raise PluginImportError(f"{source}: {why}") from exc
 
 
 def add_plugins_to_env(modules: list[str]) -> None:
