@@ -207,10 +207,9 @@ class Registry:
         return self.register(name, **kw)(obj)
 
     def entry(self, name: str) -> Entry:
-        try:
-            return self._entries[name]
-        except (KeyError, TypeError):
-            raise UnknownNameError(unknown_message(self.kind.rstrip("s"), name, self.names())) from None
+        if name not in self:
+            raise UnknownNameError(unknown_message(self.kind.rstrip("s"), name, self.names()))
+        return self._entries[name]
 
     def get(self, name: str) -> Callable[..., Any]:
         return self.entry(name).obj
@@ -225,6 +224,14 @@ class Registry:
         return list(self._entries.values())
 
     def __contains__(self, name: object) -> bool:
+        try:
+            if name in self._entries:
+                return True
+        except TypeError:  # unhashable: no plug-in's name
+            return False
+        # code that imports a registry module directly (the trainer, a worker process)
+        # bypasses registry(): installed and $GANBENCH_PLUGINS plug-ins load on a miss
+        load_plugins()
         return name in self._entries
 
     def __len__(self) -> int:

@@ -232,3 +232,13 @@ def test_a_bad_env_plugin_names_the_variable(isolated):
     with pytest.raises(PluginImportError, match=r"^\$GANBENCH_PLUGINS module no_such_module_xyz: "
                                                  r"cannot import plug-in module 'no_such_module_xyz'"):
         load_plugins()
+
+
+def test_a_registry_used_directly_loads_plugins_on_a_miss(isolated):
+    """The trainer (in a worker process too) imports registries directly, not through
+    registry(): a name it does not know yet triggers the plug-in load."""
+    from ganbench.data import REGISTRY as DATASETS
+
+    isolated.setenv(PLUGINS_ENV, "line_mixture")
+    assert DATASETS.create("line", modes=3).num_classes == 3
+    assert "no_such_dataset" not in DATASETS and "ring" in DATASETS and [] not in DATASETS
