@@ -31,7 +31,7 @@ Critic = Callable[[Tensor], Tensor]
 Rand = Callable[..., Tensor]
 
 
-class Regularizer(ABC):
+class Regularizer:
     """Base class; every hook has a neutral default, so a subclass overrides what it uses."""
 
     weight: float = 0.0
@@ -123,7 +123,7 @@ class WeightClip(Regularizer):
         self.after_critic_step(params)
 
 
-class _GradientNormPenalty(Regularizer):
+class _GradientNormPenalty(Regularizer, ABC):
     """mean over samples of ``shape(||grad_x C(x)||)`` at the points ``points`` picks."""
 
     name = ""
