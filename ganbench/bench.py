@@ -21,6 +21,7 @@ from typing import Any
 import torch
 import yaml
 
+from ganbench import textfmt
 from ganbench.suite import label, parse_suite
 from ganbench.train import build, device_name, resolve_device
 
@@ -79,13 +80,11 @@ class BenchResult:
             head.append("peak MiB")
             for b, r in zip(body, self.rows):
                 b.append(f"{(r.peak_memory_bytes or 0) / 2**20:.0f}")
-        widths = [max(len(x) for x in col) for col in zip(head, *body)]
-        fmt = lambda cells: "  ".join(x.rjust(w) for x, w in zip(cells, widths))  # noqa: E731
         setup = " / ".join(self.setup.values())
         lines = [f"device: {self.device_name}; torch {self.torch}",
                  f"setup: {setup}; batch {self.batch_size}; {self.steps} timed steps after "
                  f"{self.warmup} warm-up steps",
-                 fmt(head), "  ".join("-" * w for w in widths), *(fmt(b) for b in body),
+                 textfmt.render(head, body, align="r"),
                  "loop: E groups of 1 trained one after another; ensemble: one group of E. "
                  "run-steps/s = E x steps / time; samples/s = run-steps/s x batch"]
         return "\n".join(lines)

@@ -1,15 +1,20 @@
 """The command line: one function per verb, no logic of its own.
 
-Exit codes: 0 success, 1 a check failed (regression), 2 bad input (nothing written).
+Exit codes: 0 success, 1 a check failed (regression), 2 bad input (nothing written),
+130 / 143 a run stopped by SIGINT / SIGTERM, 141 output cut short by a closed pipe.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from ganbench import __version__
 from ganbench.registry import KINDS, RegistryError
 
 
@@ -33,17 +38,20 @@ def verb(name: str):
 @verb("run")
 def cmd_run(a: argparse.Namespace) -> int:
     from ganbench import report, suite
-    from ganbench.execute import run_suite
+    from ganbench.execute import Interrupted, run_suite
 
-    s = suite.load_suite(a.suite)
+    s = suite.load_suite(a.suite, overrides=a.set)
     if a.dry_run:
         print(report.dry_run_listing(s, Path(a.results)))
         return 0
     root = Path(a.results)
-    report.save_suite_meta(s, root)
-    out = run_suite(s, root, device=a.device or s.spec.device, vectorize=a.vectorize,
-                    max_group=a.max_group, executor=a.executor, jobs=a.jobs,
-                    progress=not a.no_progress)
+    try:
+        out = run_suite(s, root, device=a.device or s.spec.device, vectorize=a.vectorize,
+                        max_group=a.max_group, executor=a.executor, jobs=a.jobs,
+                        progress="lines" if a.no_progress else "auto")
+    except Interrupted as stop:
+        print(stop.explain("ganbench " + shlex.join(a.argv)), file=sys.stderr)
+        return stop.exit_code
     print(report.run_summary_line(s, out, root))
     print(report.suite_table(root / s.name, fmt=a.format))
     return 0
@@ -80,11 +88,16 @@ def cmd_report(a: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ganbench", description="Benchmark GAN objectives, "
                                 "training schemes and metrics.")
+    p.add_argument("--version", action="version", version=f"ganbench {__version__}")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
 
     r = sub.add_parser("run", help="train every run of a suite and print its table")
     r.add_argument("suite", help="suite YAML file")
     r.add_argument("--dry-run", action="store_true", help="list the runs; train nothing")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a suite value without editing the file (repeatable): a dotted "
+                        "path into base (e.g. training.iterations=500) or into another "
+                        "section (grid.seed=[0]); the value is YAML")
     r.add_argument("--results", default="results", help="results root (default: results)")
     r.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
                    help="default: the suite's device, else auto (CUDA when present)")
@@ -96,7 +109,9 @@ def parser() -> argparse.ArgumentParser:
                         "CPU, in-process on a GPU")
     r.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: the number of cores)")
-    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--no-progress", action="store_true",
+                   help="no progress bars: a status line at most every 30 s (the default "
+                        "when stdout is not a terminal)")
     r.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
 
     li = sub.add_parser("list", help="list registered plug-ins")
@@ -130,12 +145,34 @@ EXTRA_PARSERS: list[Callable] = []
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        code = _main(sys.argv[1:] if argv is None else list(argv))
+    except BrokenPipeError:
+        # the reader went away (`ganbench ... | head`): stop without a traceback, with the
+        # status of a process ended by SIGPIPE (not 1, which means a regression)
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    if argv is None and code in (130, 143):
+        # stopped by a signal, everything written: end now rather than after the
+        # interpreter's teardown, which takes seconds once torch is loaded
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _main(argv: list[str]) -> int:
     from ganbench.suite import SuiteError
 
     _load_extra_verbs()
     args = parser().parse_args(argv)
+    args.argv = argv  # to print a command that resumes this one
     try:
-        return VERBS[args.verb](args)
+        code = VERBS[args.verb](args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except SuiteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

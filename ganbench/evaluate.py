@@ -170,3 +170,17 @@ def format_text(values: dict[str, float]) -> str:
             line += f"  [{values[k + '_ci_low']:.6g}, {values[k + '_ci_high']:.6g}]"
         rows.append(line)
     return "\n".join(rows)
+
+
+class _CallableModule(type(sys)):
+    """This module, callable: ``ganbench.evaluate(real, fake, dataset=None, metrics=None)``
+    scores two sample sets given as arrays, tensors or files (``ganbench.api.score``),
+    while ``ganbench.evaluate.load_samples`` and the rest stay what they are."""
+
+    def __call__(self, real, fake, dataset=None, metrics=None, **kwargs):
+        from ganbench.api import score
+
+        return score(real, fake, dataset, metrics, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

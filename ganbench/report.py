@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ganbench import textfmt
 from ganbench.registry import KINDS, registry, unknown_message
 from ganbench.results import ordered_results, read_suite_record
 from ganbench.suite import Suite
@@ -20,10 +21,12 @@ def dry_run_listing(s: Suite, root: Path) -> str:
     head = ["run_id", *axes, "status"]
     body = [[r.run_id, *(r.labels.get(a, "") for a in axes),
              "finished" if r.run_id in finished else "to run"] for r in s.runs]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(row, widths)) for row in [head, *body]]
+    lines = [textfmt.render(head, body)]
     lines.append(f"{len(s.runs)} runs ({len(finished)} finished) in {len(p.todo)} groups; "
                  f"results under {root / s.name}")
+    overrides = getattr(s, "overrides", ())
+    if overrides:  # the ids above are those of the overridden runs
+        lines.append("with " + " ".join(f"--set {o}" for o in overrides))
     return "\n".join(lines)
 
 

@@ -114,7 +114,8 @@ class RunDir:
 
 
 def load_results(results_dir: Path | str) -> pd.DataFrame:
-    """One row per finished run: labels (as columns), status, and final metrics.
+    """One row per finished run: labels (as columns), status, and final metrics (wide:
+    'metric:NAME' columns, as tables need them; notebooks get the tidy ``tidy_results``).
 
     ``results_dir`` is a suite folder (results/<suite>) or a root holding several suites.
     """
@@ -146,6 +147,98 @@ def load_results(results_dir: Path | str) -> pd.DataFrame:
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
     return [c[len("metric:"):] for c in df.columns if c.startswith("metric:")]
+
+
+# --- tidy frames for notebooks (ganbench.load_results, ganbench.load_history) -------------
+
+
+def _run_folders(root: Path):
+    """(spec, summary or None, folder) of every run folder with a readable spec.yaml."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"no results folder at {root}")
+    for spec_path in sorted(root.glob("**/spec.yaml")):
+        try:
+            spec = yaml.safe_load(spec_path.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+            continue
+        summary = None
+        p = spec_path.parent / "summary.json"
+        if p.is_file():
+            try:
+                summary = json.loads(p.read_text())
+            except (OSError, ValueError):
+                continue  # being written or damaged: not a finished run
+        yield spec, summary, spec_path.parent
+
+
+def _keys(spec: dict[str, Any]) -> dict[str, Any]:
+    """suite, run_id, the grid's keys and the seed of a run: a number where the config
+    holds one (learning rates, iterations), else the grid's label ('unrolled(k=5)')."""
+    config = spec["config"]
+    out: dict[str, Any] = {"suite": spec.get("suite"), "run_id": spec.get("run_id")}
+    for axis, text in (spec.get("labels") or {}).items():
+        node: Any = config
+        for k in axis.split("."):
+            node = node.get(k) if isinstance(node, dict) else None
+        numeric = isinstance(node, (int, float)) and not isinstance(node, bool)
+        out[axis] = node if numeric else text
+    out["seed"] = int(config.get("seed", 0))
+    return out
+
+
+def _frame(rows: list[dict[str, Any]], what: str, root: Path) -> pd.DataFrame:
+    if not rows:
+        raise FileNotFoundError(f"no {what} under {root}")
+    df = pd.DataFrame(rows)
+    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
+    return df
+
+
+def tidy_results(results_dir: Path | str) -> pd.DataFrame:
+    """Finished runs' final metrics, tidy: one row per run and metric entry.
+
+    Columns: suite, run_id, the grid's keys (numbers stay numbers; plug-ins by their
+    label), seed (int), status (done | diverged | failed), metric, value. A run without
+    final metrics (diverged, failed) keeps one row with no metric and no value, so that it
+    is still counted. ``results_dir``: a suite's folder or a root of several.
+    """
+    root = Path(results_dir)
+    rows = []
+    for spec, summary, _ in _run_folders(root):
+        if summary is None:
+            continue
+        keys = {**_keys(spec), "status": summary.get("status")}
+        metrics = summary.get("metrics") or {}
+        rows += [{**keys, "metric": k, "value": v} for k, v in metrics.items()]
+        if not metrics:
+            rows.append({**keys, "metric": None, "value": None})
+    return _frame(rows, "finished runs", root)
+
+
+def load_history(results_dir: Path | str) -> pd.DataFrame:
+    """Every evaluation of every run (finished or still training), tidy: one row per run,
+    evaluation and entry of metrics.jsonl (losses included).
+
+    Columns: suite, run_id, the grid's keys, seed, status ('unfinished' while a run trains),
+    step, wall_s (training seconds so far), metric, value.
+    """
+    root = Path(results_dir)
+    rows = []
+    for spec, summary, folder in _run_folders(root):
+        keys = {**_keys(spec), "status": (summary or {}).get("status", "unfinished")}
+        p = folder / "metrics.jsonl"
+        try:
+            lines = p.read_text().splitlines() if p.is_file() else []
+            evals = [json.loads(line) for line in lines if line.strip()]
+        except (OSError, ValueError):
+            continue
+        for e in evals:
+            at = {**keys, "step": e.get("step"), "wall_s": e.get("wall_s")}
+            rows += [{**at, "metric": k, "value": v} for k, v in e.items()
+                     if k not in ("step", "wall_s")]
+    return _frame(rows, "evaluations", root)
 
 
 # --- the suite record: what a results folder holds, written by the executor -------------

@@ -29,6 +29,7 @@ import copy
 import hashlib
 import itertools
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -249,6 +250,7 @@ class Suite:
     source: str
     spec: SuiteFile
     runs: list[RunSpec]
+    overrides: tuple[str, ...] = ()  # the --set options applied to the file
 
     @property
     def table(self) -> TableCfg:
@@ -668,7 +670,9 @@ def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
     return list(model.model_fields)
 
 
-def load_suite(path: str | Path) -> Suite:
+def load_suite(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Suite:
+    """A suite file, validated; ``overrides`` are ``--set KEY=VALUE`` options applied to
+    it first (``apply_overrides``), and the problems they cause name them as their source."""
     path = Path(path)
     source = str(path)
     if not path.is_file():
@@ -677,7 +681,102 @@ def load_suite(path: str | Path) -> Suite:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise SuiteError(source, [("", f"not valid YAML: {exc}")]) from None
-    return parse_suite(raw, source, default_name=path.stem, folder=path.parent)
+    if not overrides or not isinstance(raw, dict):
+        return parse_suite(raw, source, default_name=path.stem, folder=path.parent)
+    raw, targets, problems = apply_overrides(raw, overrides)
+    try:
+        suite = parse_suite(raw, source, default_name=path.stem, folder=path.parent)
+    except SuiteError as exc:  # each problem from an option names it, the rest the file
+        problems += [(next((src for t, src in targets.items()
+                            if _related(p, t)), exc.source), p, m)
+                     for p, m in exc.problems]
+    if problems:
+        raise SourcedSuiteError([s for s, _, _ in problems], [(p, m) for _, p, m in problems])
+    suite.overrides = tuple(overrides)
+    return suite
+
+
+def _related(a: str, b: str) -> bool:
+    """One key path is the other or lies inside it."""
+    return a == b or a.startswith((b + ".", b + "[")) or b.startswith((a + ".", a + "["))
+
+
+class SourcedSuiteError(SuiteError):
+    """A SuiteError whose problems each name their source: the file or a --set option."""
+
+    def __init__(self, sources: list[str], problems: list[tuple[str, str]]):
+        self.sources = sources
+        super().__init__(sources[0], problems)
+
+    def __str__(self) -> str:
+        lines = [f"{s}: {p}: {m}" if p else f"{s}: {m}"
+                 for s, (p, m) in zip(self.sources, self.problems)]
+        return "invalid suite\n" + "\n".join("  " + line for line in lines)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]
+                    ) -> tuple[dict[str, Any], dict[str, str], list[tuple[str, str, str]]]:
+    """``KEY=VALUE`` options applied to a copy of a suite's mapping. KEY is a dotted path
+    into a top-level section (``grid.seed``, ``table.title``, ``cases.0.scheme``) or else
+    into ``base`` (``training.iterations``); VALUE is YAML. Returns the new mapping, {key
+    path in the suite: option} and the problems as (option, key path, message)."""
+    raw = copy.deepcopy(raw)
+    targets: dict[str, str] = {}
+    problems: list[tuple[str, str, str]] = []
+    grid = raw.get("grid") if isinstance(raw.get("grid"), dict) else {}
+    for opt in overrides:
+        key, sep, text = opt.partition("=")
+        key = key.strip()
+        src = f"--set {key or opt}"
+        parts = key.split(".")
+        if not sep or not all(parts):
+            problems.append((src, "", "expected KEY=VALUE, e.g. training.iterations=500"))
+            continue
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            problems.append((src, "", f"the value is not valid YAML: {exc}"))
+            continue
+        if parts[0] not in SuiteFile.model_fields:
+            parts = ["base", *parts]
+        if parts[0] == "grid" and len(parts) > 2:
+            parts = ["grid", ".".join(parts[1:])]  # a grid axis is itself a dotted path
+        path = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", ".".join(parts))
+        shadow = next((a for a in grid if parts[0] == "base" and len(parts) > 1
+                       and ".".join(parts[1:] + [""]).startswith(a + ".")), None)
+        error = (f"the grid axis {shadow!r} sets this in every run; change the axis "
+                 f"instead: --set grid.{shadow}=[...]") if shadow else _set_in(raw, parts, value)
+        if error:
+            problems.append((src, path, error))
+        else:
+            targets[path] = src
+    return raw, targets, problems
+
+
+def _set_in(node: Any, parts: list[str], value: Any) -> str | None:
+    """Set a dotted path (list items by index), creating sections on the way; a plug-in
+    given by name becomes {name: ...} when one of its parameters is set. Returns what
+    went wrong, or None."""
+    for i, k in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not k.isdigit() or int(k) >= len(node):
+                return f"{'.'.join(parts[:i]) or 'this'} is a list of {len(node)}; no item {k!r}"
+            k = int(k)
+        elif not isinstance(node, dict):
+            return f"{'.'.join(parts[:i])} is a value ({node!r}), not a section"
+        if last:
+            node[k] = value
+            return None
+        child = node[k] if isinstance(node, list) else node.get(k)
+        if child is None and parts[i + 1].isdigit():
+            return f"{'.'.join(parts[:i + 1])} is not there: no item {parts[i + 1]} to set"
+        if child is None:
+            child = node[k] = {}
+        elif isinstance(child, str) and k in PLUGIN_KEYS:
+            child = node[k] = {"name": child}
+        node = child
+    return None
 
 
 def import_plugins(modules: list[str], source: str, folder: Path | None = None) -> None:

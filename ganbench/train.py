@@ -19,6 +19,7 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -249,11 +250,11 @@ class Session:
 
 
 def train_group(specs: list[RunSpec], root: Path, device: torch.device,
-                progress: bool = False, keep_checkpoint: bool = False,
+                report: Callable[[int], None] | None = None, keep_checkpoint: bool = False,
                 checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> list[dict[str, Any]]:
     """Train a group of compatible runs as one ensemble; write each run's results."""
     session = setup(specs, root, device)
-    train(session, progress, checkpoint_every_s)
+    train(session, report, checkpoint_every_s)
     return finish(session, keep_checkpoint)
 
 
@@ -287,25 +288,28 @@ def setup(specs: list[RunSpec], root: Path, device: torch.device,
     return session
 
 
-def train(session: Session, progress: bool = False,
+def train(session: Session, report: Callable[[int], None] | None = None,
           checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> None:
     """The step loop: scheme steps, EMA, divergence tracking on the device; evaluations on
-    the schedule; checkpoints at most every ``checkpoint_every_s``."""
+    the schedule; checkpoints at most every ``checkpoint_every_s``.
+
+    ``report(steps_done)`` is called before every step, where the session is whole (the
+    previous step and its evaluation are complete): progress displays read it, and it may
+    raise to stop there (the caller can then ``checkpoint`` the session)."""
     game, scheme, ema = session.game, session.built.scheme, session.ema
     iterations, every = session.training["iterations"], session.evaluation["every"]
     device = session.device
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    bar = _bar(iterations, session.start, progress, session.specs)
     t_start = last_ckpt = time.perf_counter()
     for it in range(session.start, iterations):
+        if report is not None:
+            report(it)
         losses = scheme.step(game)
         if ema is not None:
             ema.update(game.g_params)
         _track_divergence(session, losses, it + 1)
         session.step = step = it + 1
-        if bar is not None:
-            bar.update(1)
         if step % every and step != iterations:
             continue
         if device.type == "cuda":
@@ -319,8 +323,6 @@ def train(session: Session, progress: bool = False,
         if not bool(game.alive.any()):
             break
         t_start = time.perf_counter()
-    if bar is not None:
-        bar.close()
 
 
 def _track_divergence(session: Session, losses: dict[str, Tensor], step: int) -> None:
@@ -435,16 +437,6 @@ def finish(session: Session, keep_checkpoint: bool = False) -> list[dict[str, An
             d.checkpoint_path.unlink(missing_ok=True)
         summaries.append(summary)
     return summaries
-
-
-def _bar(total: int, start: int, progress: bool, specs: list[RunSpec]):
-    if not progress:
-        return None
-    from tqdm.auto import tqdm
-
-    desc = ", ".join(f"{k}={v}" for k, v in specs[0].labels.items() if k != "seed")
-    return tqdm(total=total, initial=start, desc=f"  {desc} x{len(specs)}", leave=False,
-                unit="it", dynamic_ncols=True)
 
 
 # --- checkpoints: one file per run, so a run resumes in any group --------------------------
