@@ -251,6 +251,204 @@ def fit(net: nn.Module, train: tuple[Tensor, Tensor], val: tuple[Tensor, Tensor]
     return Fitter(net, train, val, generator, **kw).run(max_steps).finish()
 
 
+def _fixed_prefix(net: nn.Module) -> list[str]:
+    """Names of a Classifier's leading modules without parameters (its ``norm`` and any
+    parameter-free layers that open its body, e.g. Fourier features); [] for other nets."""
+    if not isinstance(net, Classifier):
+        return []
+    out = ["norm"]
+    for i, m in enumerate(net.body):
+        if any(True for _ in m.parameters()) or isinstance(m, (nn.Dropout, nn.BatchNorm1d,
+                                                                nn.BatchNorm2d)):
+            break
+        out.append(f"body.{i}")
+    return out
+
+
+@torch.no_grad()
+def _apply(net: nn.Module, names: list[str], x: Tensor, batch: int = 8192) -> Tensor:
+    if not names:
+        return x
+    mods = [net.get_submodule(k) for k in names]
+
+    def f(h: Tensor) -> Tensor:
+        for m in mods:
+            h = m(h)
+        return h
+    return torch.cat([f(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+
+
+class EnsembleFitter:
+    """``Fitter`` for E networks of one architecture at once (Krizhevsky's "one weird trick"
+    applied to members rather than layers): every parameter is stacked on a leading member
+    axis, one vmapped forward / backward and one Adam update serve all members, and each
+    member keeps its own data, generator (minibatches), optimiser moments, weight average,
+    best weights and early stopping. A member's numbers are those of its own ``Fitter``
+    recipe: the same draws from the same generator, the same Adam and EMA arithmetic.
+
+    A stopped member's weights freeze: it leaves the stacked state (its best weights are
+    kept), so the members still training neither wait for it nor pay for it. Every member
+    starts at step 0 and is removed when it stops, so the members still in the state have
+    all taken the same number of steps and share one step count.
+
+    ``nets``: the members' networks (each initialised from its own generator); ``trains`` /
+    ``vals``: their (x, y) of equal shapes across members; ``gens``: their generators.
+    ``finish()`` loads each member's best weights into its network."""
+
+    def __init__(self, nets: list[nn.Module], trains: list[tuple[Tensor, Tensor]],
+                 vals: list[tuple[Tensor, Tensor]], gens: list[torch.Generator],
+                 lr: float = 3e-3, batch_size: int = 1024, patience: int = 300,
+                 eval_every: int = 10, ema: float = 0.99, min_delta: float = 1e-4,
+                 good_enough: float = 0.0, eval_batch: int = 8192):
+        from torch.func import functional_call, vmap
+
+        if not (len(nets) == len(trains) == len(vals) == len(gens)) or not nets:
+            raise ValueError("EnsembleFitter needs one network, train set, validation set and "
+                             "generator per member")
+        for what, sets in (("train", trains), ("validation", vals)):
+            if len({(tuple(x.shape), tuple(y.shape)) for x, y in sets}) != 1:
+                raise ValueError(f"the members' {what} sets differ in shape")
+        self.nets, self.gens = nets, gens
+        self.lr, self.batch_size, self.patience = lr, batch_size, patience
+        self.eval_every, self.ema, self.min_delta = eval_every, ema, min_delta
+        self.good_enough, self.eval_batch = good_enough, eval_batch
+        e = len(nets)
+        # parameters of all members as one flat [E, P] tensor: Adam, the weight average and
+        # the best weights are then a few whole-tensor operations; layers see views of it
+        self.names = [k for k, _ in nets[0].named_parameters()]
+        self.shapes = [p.shape for _, p in nets[0].named_parameters()]
+        self.sizes = [p.numel() for _, p in nets[0].named_parameters()]
+        for net in nets[1:]:
+            if [(k, p.shape) for k, p in net.named_parameters()] != list(zip(self.names,
+                                                                               self.shapes)):
+                raise ValueError("EnsembleFitter members must share one architecture")
+        self.flat = torch.stack([torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+                                 for net in nets])
+        # the parameter-free input transform (standardising, Fourier features) is fixed:
+        # apply it to each member's data once instead of to every minibatch
+        rest = copy.deepcopy(nets[0]).to("meta")
+        prefix = _fixed_prefix(rest)
+        for name in prefix:
+            rest.set_submodule(name, nn.Identity())
+        fixed = lambda i, x: _apply(nets[i], prefix, x)  # noqa: E731
+        trains = [(fixed(i, x), y) for i, (x, y) in enumerate(trains)]
+        vals = [(fixed(i, x), y) for i, (x, y) in enumerate(vals)]
+        self.buffers = {k: torch.stack([dict(net.named_buffers())[k] for net in nets])
+                        for k, _ in rest.named_buffers()}
+        self.m, self.v = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
+        self.avg = self.flat.clone() if ema > 0 else self.flat
+        self.best_flat = self.avg.clone()
+        self.x = torch.stack([t[0] for t in trains])
+        self.y = torch.stack([t[1] for t in trains])
+        self.vx = torch.stack([t[0] for t in vals])
+        self.vy = torch.stack([t[1] for t in vals])
+        self.active = list(range(e))  # members still training, in the order of the state
+        self.best = [math.inf] * e
+        self.best_step = [0] * e
+        self.steps = [0] * e
+        self.stopped = [False] * e
+        self.step, self.seconds = 0, 0.0
+        self._f = vmap(lambda p, b, x: functional_call(rest, (p, b), (x,)))
+
+    def _params(self, flat: Tensor) -> dict[str, Tensor]:
+        e = flat.shape[0]
+        return {k: v.view(e, *s) for k, v, s in
+                zip(self.names, flat.split(self.sizes, dim=1), self.shapes)}
+
+    def _forward(self, flat: Tensor, x: Tensor) -> Tensor:
+        return self._f(self._params(flat), self.buffers, x)
+
+    def _val_losses(self) -> list[float]:
+        with torch.no_grad():
+            n = self.vx.shape[1]
+            chunk = max(1, self.eval_batch // max(1, len(self.active)))
+            losses = [per_sample_loss(self._forward(self.avg, self.vx[:, i:i + chunk]),
+                                      self.vy[:, i:i + chunk]) for i in range(0, n, chunk)]
+            return torch.cat(losses, dim=1).mean(1).tolist()
+
+    def stop(self, members) -> None:
+        """Stop members (indices into ``nets``) now: their weights freeze."""
+        for i in members:
+            self.stopped[i] = True
+        self._compact()
+
+    def _compact(self) -> None:
+        keep = [j for j, i in enumerate(self.active) if not self.stopped[i]]
+        if len(keep) == len(self.active):
+            return
+        for i in self.active:
+            if self.stopped[i]:
+                self.steps[i] = self.step
+        ix = torch.tensor(keep, dtype=torch.long, device=self.flat.device)
+        self.active = [self.active[j] for j in keep]
+        shared = self.avg is self.flat
+        self.flat, self.m, self.v = self.flat[ix], self.m[ix], self.v[ix]
+        self.avg = self.flat if shared else self.avg[ix]
+        self.buffers = {k: b[ix] for k, b in self.buffers.items()}
+        self.x, self.y, self.vx, self.vy = self.x[ix], self.y[ix], self.vx[ix], self.vy[ix]
+
+    def run(self, until: int) -> EnsembleFitter:
+        """Train every member still training up to step ``until`` or its early stop."""
+        t0 = time.perf_counter()
+        b1, b2, eps = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults, as Fitter uses
+        while self.step < until and self.active:
+            self.step += 1
+            e, n = self.x.shape[:2]
+            if n <= self.batch_size:
+                xb, yb = self.x, self.y
+            else:
+                idx = torch.stack([torch.randint(n, (self.batch_size,), generator=self.gens[i])
+                                   for i in self.active]).to(self.x.device)
+                # rows of the [E * N, ...] view: one index_select, much faster on the CPU
+                # than advanced indexing with a (member, sample) pair
+                flat_idx = (idx + n * torch.arange(e, device=idx.device)[:, None]).reshape(-1)
+                xb = self.x.flatten(0, 1).index_select(0, flat_idx).view(e, -1, *self.x.shape[2:])
+                yb = self.y.flatten(0, 1).index_select(0, flat_idx).view(e, -1)
+            flat = self.flat.detach().requires_grad_(True)
+            # the sum of the members' mean losses: member e's gradient is that of its own
+            loss = per_sample_loss(self._forward(flat, xb), yb).mean(1).sum()
+            (grad,) = torch.autograd.grad(loss, flat)
+            with torch.no_grad():
+                # torch.optim.Adam's arithmetic (single-tensor path), operation for operation
+                self.m.lerp_(grad, 1 - b1)
+                self.v.mul_(b2).addcmul_(grad, grad, value=1 - b2)
+                step_size = self.lr / (1 - b1 ** self.step)
+                denom = (self.v.sqrt() / math.sqrt(1 - b2 ** self.step)).add_(eps)
+                self.flat.addcdiv_(self.m, denom, value=-step_size)
+                if self.ema > 0:
+                    self.avg.lerp_(self.flat, 1.0 - self.ema)
+            if self.step % self.eval_every == 0 or self.step == until:
+                improved = []
+                for j, (i, v) in enumerate(zip(self.active, self._val_losses())):
+                    if v < self.best[i] - self.min_delta:
+                        self.best[i], self.best_step[i] = v, self.step
+                        improved.append((j, i))
+                    if self.best[i] <= self.good_enough or \
+                            self.step - self.best_step[i] >= self.patience:
+                        self.stopped[i] = True
+                if improved:
+                    src = torch.tensor([j for j, _ in improved], device=self.flat.device)
+                    dst = torch.tensor([i for _, i in improved], device=self.flat.device)
+                    self.best_flat[dst] = self.avg[src]
+                self._compact()
+        for i in self.active:
+            self.steps[i] = self.step
+        self.seconds += time.perf_counter() - t0
+        return self
+
+    def finish(self) -> list[FitResult]:
+        """Load each member's best weights into its network (eval mode); their summaries
+        (``seconds``: the ensemble's time, shared by all members)."""
+        out = []
+        for i, net in enumerate(self.nets):
+            with torch.no_grad():
+                for p, w in zip(net.parameters(), self.best_flat[i].split(self.sizes)):
+                    p.copy_(w.view_as(p))
+            net.eval()
+            out.append(FitResult(self.steps[i], self.best_step[i], self.best[i], self.seconds))
+        return out
+
+
 # --- the dataset classifier --------------------------------------------------------------------
 
 #: bump when the architecture or the training recipe changes: old cache entries then miss

@@ -44,7 +44,15 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ganbench.classifiers import Classifier, Fitter, cnn, mlp, per_sample_loss, predict
+from ganbench.classifiers import (
+    Classifier,
+    EnsembleFitter,
+    Fitter,
+    cnn,
+    mlp,
+    per_sample_loss,
+    predict,
+)
 from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
 from ganbench.metrics.registry import REGISTRY
 from ganbench.seeding import generator as seeded
@@ -100,11 +108,27 @@ def _check(x: Tensor, what: str) -> Tensor:
     return x.float()
 
 
-def estimate_jsd(real: Tensor, fake: Tensor, seed: int = 0, device: torch.device | str = "cpu",
-                 max_steps: int = 3000, patience: int = 300, batch_size: int = 1024,
-                 bootstrap: int = 1000, min_test: int = 20, width: int = 64,
-                 fourier_features: int = 16, probe: int = 300) -> JSDEstimate:
-    t0 = time.perf_counter()
+@dataclass
+class _Split:
+    """One member's data, shuffled (seeded) and split into train / validation / test."""
+
+    r: Tensor
+    f: Tensor
+    n: int
+    n_tr: int
+    n_va: int
+    n_te: int
+    kind: str
+    train: tuple[Tensor, Tensor]
+    val: tuple[Tensor, Tensor]
+
+    @property
+    def key(self) -> tuple:
+        """Members with equal keys can train in one ensemble (equal tensor shapes)."""
+        return (self.kind, self.n, tuple(self.r.shape[1:]))
+
+
+def _prepare(real: Tensor, fake: Tensor, seed: int, dev: torch.device, min_test: int) -> _Split:
     real, fake = _check(real, "real"), _check(fake, "fake")
     if real.shape[1:] != fake.shape[1:]:
         raise MetricError(f"real samples are {tuple(real.shape[1:])}, fake ones "
@@ -116,7 +140,6 @@ def estimate_jsd(real: Tensor, fake: Tensor, seed: int = 0, device: torch.device
         raise MetricError(f"need at least {math.ceil(min_test / FRACTIONS[2])} samples per "
                           f"side for a classifier JSD estimate, got {n}")
     g = seeded(seed, "jsd_classifier/split")
-    dev = torch.device(device)
     r = real[torch.randperm(real.shape[0], generator=g)[:n]].to(dev)
     f = fake[torch.randperm(fake.shape[0], generator=g)[:n]].to(dev)
     ones, zeros = torch.ones(n, device=dev), torch.zeros(n, device=dev)
@@ -124,36 +147,102 @@ def estimate_jsd(real: Tensor, fake: Tensor, seed: int = 0, device: torch.device
     def part(a: int, b: int):
         return torch.cat([r[a:b], f[a:b]]), torch.cat([ones[a:b], zeros[a:b]])
 
-    train, val = part(0, n_tr), part(n_tr, n_tr + n_va)
     kind = "image" if real.ndim > 2 else "vector"
+    return _Split(r, f, n, n_tr, n_va, n_te, kind, part(0, n_tr), part(n_tr, n_tr + n_va))
+
+
+def _fit_settings(kind: str, batch_size: int, patience: int) -> dict:
+    return dict(lr=3e-3 if kind == "vector" else 1e-3,
+                batch_size=batch_size if kind == "vector" else 128,
+                patience=patience, good_enough=GOOD_ENOUGH)
+
+
+def _conclude(s: _Split, net: Classifier, name: str, steps: int, seed: int, bootstrap: int,
+              seconds: float) -> JSDEstimate:
+    """The estimate and its bootstrap CI from the selected classifier's test losses."""
+    te_r, te_f = s.r[s.n_tr + s.n_va:], s.f[s.n_tr + s.n_va:]
+    ones = torch.ones(s.n_te, device=te_r.device)
+    loss_r = per_sample_loss(predict(net, te_r), ones).double().cpu()
+    loss_f = per_sample_loss(predict(net, te_f), 1 - ones).double().cpu()
+    bce = 0.5 * float(loss_r.mean() + loss_f.mean())
+    reps = bootstrap_means(loss_r, loss_f, bootstrap, seeded(seed, "jsd_classifier/bootstrap"))
+    lo, hi = torch.quantile(LOG2 - reps, torch.tensor([0.025, 0.975], dtype=torch.float64))
+    clip = lambda v: min(max(float(v), 0.0), LOG2)  # noqa: E731
+    return JSDEstimate(clip(LOG2 - bce), clip(lo), clip(hi), bce, s.n, s.n_te, steps, seconds,
+                       name, te_r.cpu(), te_f.cpu(), loss_r, loss_f, net)
+
+
+def estimate_jsd(real: Tensor, fake: Tensor, seed: int = 0, device: torch.device | str = "cpu",
+                 max_steps: int = 3000, patience: int = 300, batch_size: int = 1024,
+                 bootstrap: int = 1000, min_test: int = 20, width: int = 64,
+                 fourier_features: int = 16, probe: int = 300) -> JSDEstimate:
+    """The estimate for one sample pair, one classifier at a time (``Fitter``): the
+    reference recipe that ``estimate_jsd_many`` vectorises."""
+    t0 = time.perf_counter()
+    dev = torch.device(device)
+    s = _prepare(real, fake, seed, dev, min_test)
     # race the candidates: each trains ``probe`` steps, the best (validation) goes on
     fitters = {}
-    for name, build in _candidates(kind, width, fourier_features).items():
+    for name, build in _candidates(s.kind, width, fourier_features).items():
         gen = seeded(seed, f"jsd_classifier/{name}")
-        net = build(train[0], gen).to(dev)
-        fitters[name] = Fitter(net, train, val, gen, lr=3e-3 if kind == "vector" else 1e-3,
-                               batch_size=batch_size if kind == "vector" else 128,
-                               patience=patience, good_enough=GOOD_ENOUGH
+        net = build(s.train[0], gen).to(dev)
+        fitters[name] = Fitter(net, s.train, s.val, gen,
+                               **_fit_settings(s.kind, batch_size, patience)
                                ).run(min(probe, max_steps))
     name = min(fitters, key=lambda k: fitters[k].best)
     fitters[name].run(max_steps)
     steps = sum(ft.step for ft in fitters.values())
     fitters[name].finish()
-    net = fitters[name].net
-    te_r, te_f = r[n_tr + n_va:], f[n_tr + n_va:]
-    loss_r = per_sample_loss(predict(net, te_r), ones[:n_te]).double().cpu()
-    loss_f = per_sample_loss(predict(net, te_f), zeros[:n_te]).double().cpu()
-    bce = 0.5 * float(loss_r.mean() + loss_f.mean())
-    reps = bootstrap_means(loss_r, loss_f, bootstrap, seeded(seed, "jsd_classifier/bootstrap"))
-    lo, hi = torch.quantile(LOG2 - reps, torch.tensor([0.025, 0.975], dtype=torch.float64))
-    clip = lambda v: min(max(float(v), 0.0), LOG2)  # noqa: E731
-    return JSDEstimate(clip(LOG2 - bce), clip(lo), clip(hi), bce, n, n_te, steps,
-                       time.perf_counter() - t0, name, te_r.cpu(), te_f.cpu(), loss_r, loss_f,
-                       net)
+    return _conclude(s, fitters[name].net, name, steps, seed, bootstrap,
+                     time.perf_counter() - t0)
 
 
-# the jsd and critic_gap metrics share one estimate per (samples, seed): the last few answers
+def estimate_jsd_many(reals: list[Tensor], fakes: list[Tensor], seeds: list[int],
+                      device: torch.device | str = "cpu", max_steps: int = 3000,
+                      patience: int = 300, batch_size: int = 1024, bootstrap: int = 1000,
+                      min_test: int = 20, width: int = 64, fourier_features: int = 16,
+                      probe: int = 300) -> list[JSDEstimate]:
+    """``estimate_jsd`` for several sample pairs at once: the classifiers of all pairs train
+    as one ensemble per candidate (``EnsembleFitter``), each pair with its own split, seeded
+    initial weights and minibatches, race, early stopping and bootstrap, so a pair's
+    estimate does not depend on the others in the call. Pairs whose sample counts or shapes
+    differ train in separate ensembles. ``seconds`` of each estimate is the call's time
+    divided by the number of pairs."""
+    if not (len(reals) == len(fakes) == len(seeds)):
+        raise ValueError("estimate_jsd_many needs one real set, fake set and seed per pair")
+    t0 = time.perf_counter()
+    dev = torch.device(device)
+    splits = [_prepare(r, f, s, dev, min_test) for r, f, s in zip(reals, fakes, seeds)]
+    groups: dict[tuple, list[int]] = {}
+    for i, s in enumerate(splits):
+        groups.setdefault(s.key, []).append(i)
+    picked: dict[int, tuple[str, Classifier, int]] = {}
+    for members in groups.values():
+        kind = splits[members[0]].kind
+        fitters: dict[str, EnsembleFitter] = {}
+        for name, build in _candidates(kind, width, fourier_features).items():
+            gens = [seeded(seeds[i], f"jsd_classifier/{name}") for i in members]
+            nets = [build(splits[i].train[0], g).to(dev) for i, g in zip(members, gens)]
+            fitters[name] = EnsembleFitter(
+                nets, [splits[i].train for i in members], [splits[i].val for i in members],
+                gens, **_fit_settings(kind, batch_size, patience)).run(min(probe, max_steps))
+        # per member, the better candidate goes on and the other one stops
+        winners = [min(fitters, key=lambda k: fitters[k].best[j]) for j in range(len(members))]
+        for name, ft in fitters.items():
+            ft.stop([j for j, w in enumerate(winners) if w != name])
+            ft.run(max_steps).finish()
+        for j, i in enumerate(members):
+            steps = sum(ft.steps[j] for ft in fitters.values())
+            picked[i] = (winners[j], fitters[winners[j]].nets[j], steps)
+    seconds = (time.perf_counter() - t0) / len(splits)
+    return [_conclude(s, picked[i][1], picked[i][0], picked[i][2], seed, bootstrap, seconds)
+            for i, (s, seed) in enumerate(zip(splits, seeds))]
+
+
+# the jsd and critic_gap metrics share one estimate per (samples, seed): the last answers
+# (at least the last call's, so that all members of a group are shared)
 _MEMO: dict[tuple, JSDEstimate] = {}
+_MEMO_MIN = 4
 
 
 def _digest(x: Tensor) -> str:
@@ -161,13 +250,29 @@ def _digest(x: Tensor) -> str:
     return hashlib.sha1(t.numpy().tobytes()).hexdigest() + str(tuple(t.shape))
 
 
+def cached_estimates(reals: list[Tensor], fakes: list[Tensor], seeds: list[int], device,
+                     **kw) -> list[JSDEstimate]:
+    """``estimate_jsd_many``, remembering answers: pairs already estimated with these settings
+    are looked up, the others estimated together."""
+    keys = [(_digest(r), _digest(f), s, str(device), tuple(sorted(kw.items())))
+            for r, f, s in zip(reals, fakes, seeds)]
+    todo = [i for i, k in enumerate(keys) if k not in _MEMO]
+    first = {keys[i]: i for i in reversed(todo)}  # a pair given twice is estimated once
+    todo = sorted(first.values())
+    if todo:
+        new = estimate_jsd_many([reals[i] for i in todo], [fakes[i] for i in todo],
+                                [seeds[i] for i in todo], device, **kw)
+        _MEMO.update({keys[i]: e for i, e in zip(todo, new)})
+    out = [_MEMO[k] for k in keys]
+    wanted = set(keys)
+    for k in [k for k in _MEMO if k not in wanted][:max(0, len(_MEMO) - max(_MEMO_MIN,
+                                                                             len(wanted)))]:
+        del _MEMO[k]
+    return out
+
+
 def cached_estimate(real: Tensor, fake: Tensor, seed: int, device, **kw) -> JSDEstimate:
-    key = (_digest(real), _digest(fake), seed, str(device), tuple(sorted(kw.items())))
-    if key not in _MEMO:
-        if len(_MEMO) >= 4:
-            _MEMO.pop(next(iter(_MEMO)))
-        _MEMO[key] = estimate_jsd(real, fake, seed, device, **kw)
-    return _MEMO[key]
+    return cached_estimates([real], [fake], [seed], device, **kw)[0]
 
 
 class FreshClassifierMetric(Metric):
@@ -178,6 +283,22 @@ class FreshClassifierMetric(Metric):
         if max_steps < 1 or patience < 1 or bootstrap < 10:
             raise ValueError("needs max_steps >= 1, patience >= 1, bootstrap >= 10")
         self.kw = dict(max_steps=max_steps, patience=patience, bootstrap=bootstrap)
+
+    def estimates(self, fakes: list[Tensor], ctxs: list[EvalContext]) -> list[JSDEstimate]:
+        """One estimate per (fake, ctx), the classifiers of all of them trained as one
+        ensemble (per device): a member's estimate is the one it gets alone."""
+        if len(fakes) != len(ctxs):
+            raise ValueError(f"{len(fakes)} sample sets for {len(ctxs)} contexts")
+        by_device: dict[str, list[int]] = {}
+        for i, c in enumerate(ctxs):
+            by_device.setdefault(str(torch.device(c.device)), []).append(i)
+        out: list[JSDEstimate | None] = [None] * len(fakes)
+        for dev, idx in by_device.items():
+            es = cached_estimates([ctxs[i].real for i in idx], [fakes[i] for i in idx],
+                                  [ctxs[i].seed for i in idx], dev, **self.kw)
+            for i, e in zip(idx, es):
+                out[i] = e
+        return out
 
 
 @REGISTRY.register("jsd_classifier",
@@ -200,7 +321,16 @@ class ClassifierJSD(FreshClassifierMetric):
     default = True
 
     def __call__(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:
-        e = cached_estimate(ctx.real, fake, ctx.seed, ctx.device, **self.kw)
+        return self._report(self.estimates([fake], [ctx])[0])
+
+    def evaluate_many(self, fakes: list[Tensor], ctxs: list[EvalContext]
+                      ) -> list[dict[str, float]]:
+        """``__call__`` for every member of a group, their classifiers trained as one
+        ensemble (see ``estimate_jsd_many``)."""
+        return [self._report(e) for e in self.estimates(fakes, ctxs)]
+
+    @staticmethod
+    def _report(e: JSDEstimate) -> dict[str, float]:
         out = {"jsd_classifier": e.jsd, "jsd_classifier_ci_low": e.ci_low,
                "jsd_classifier_ci_high": e.ci_high}
         out.update({k.replace("jsd_classifier", "jsd_classifier_bits", 1): v / LOG2

@@ -22,8 +22,8 @@ from ganbench.classifiers import per_sample_loss
 from ganbench.metrics.base import Entry, EvalContext, MetricError
 from ganbench.metrics.classifier_jsd import (
     FreshClassifierMetric,
+    JSDEstimate,
     bootstrap_means,
-    cached_estimate,
 )
 from ganbench.metrics.registry import REGISTRY
 from ganbench.seeding import generator as seeded
@@ -59,11 +59,20 @@ class CriticGap(FreshClassifierMetric):
     band = (0.02, 0.2)
 
     def __call__(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:
-        critic = ctx.extras.get("critic")
-        if critic is None:
-            raise MetricError("critic_gap needs the training critic (ctx.extras['critic']); "
-                              "it is only available while training")
-        e = cached_estimate(ctx.real, fake, ctx.seed, ctx.device, **self.kw)
+        return self.evaluate_many([fake], [ctx])[0]
+
+    def evaluate_many(self, fakes: list[Tensor], ctxs: list[EvalContext]
+                      ) -> list[dict[str, float]]:
+        """Every member's gap; the fresh classifiers of all members train as one ensemble
+        (shared with ``jsd_classifier``), each member's own critic then scores its test set."""
+        for ctx in ctxs:
+            if ctx.extras.get("critic") is None:
+                raise MetricError("critic_gap needs the training critic (ctx.extras['critic']);"
+                                  " it is only available while training")
+        return [self._gap(e, ctx) for e, ctx in zip(self.estimates(fakes, ctxs), ctxs)]
+
+    def _gap(self, e: JSDEstimate, ctx: EvalContext) -> dict[str, float]:
+        critic = ctx.extras["critic"]
         with torch.no_grad():
             raw_r = critic(e.test_real).reshape(-1).double().cpu()
             raw_f = critic(e.test_fake).reshape(-1).double().cpu()
