@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 from scipy import special, stats
 
+from ganbench import textfmt
 from ganbench.baseline import group_title, measured, tolerance
 from ganbench.metrics.registry import owner
 
@@ -331,7 +332,7 @@ def _mean_std(mean: float | None, std: float | None, n: int) -> str:
 
 
 def render(result: CheckResult) -> str:
-    head = ["group", "metric", "baseline", "now", "diff", "band", "p", "verdict"]
+    head = ["group", "metric", "baseline", "now", "diff", "band", "p", "verdict", "note"]
     body = []
     for r in result.rows:
         if r.metric == "status" or r.metric.startswith("("):
@@ -342,13 +343,7 @@ def render(result: CheckResult) -> str:
                      _mean_std(r.now, r.std_now, r.n_now), diff,
                      "—" if r.tol is None else f"±{r.tol:.3g}",
                      "—" if r.p is None else f"{r.p:.2g}", r.verdict, r.note])
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *[b[:8] for b in body])]
-
-    def line(cells: list[str]) -> str:
-        text = "  ".join(str(x).ljust(w) for x, w in zip(cells[:8], widths)).rstrip()
-        return text + (f"  {cells[8]}" if len(cells) > 8 and cells[8] else "")
-
-    out = [line(head), "  ".join("-" * w for w in widths), *(line(b) for b in body)]
+    out = [textfmt.render(head, body)]
     c = result.counts()
     n_fail = sum(v for k, v in c.items() if k in FAILING)
     summary = ", ".join(f"{v} {k}" for k, v in sorted(c.items()))

@@ -40,7 +40,7 @@ SPREADS = {
     "std": "the standard deviation",
     "sem": "the standard error of the mean",
     "ci95": "the half-width of a 95% confidence interval",
-    "none": "nothing (no ± published)",
+    "none": "not published",
 }
 VALUE_FORMS = ("a number, [mean, ±], {mean: m, pm: ±}, {below: x} or {above: x}")
 AGREE, DISAGREE = "✓", "✗"
@@ -262,9 +262,11 @@ def legend(refs: list[dict[str, Any]], compared: dict[int, set[str]]) -> list[st
     for b, r in enumerate(refs):
         src = ", ".join(x for x in (r["paper"], r["table"], r.get("where")) if x)
         runs = f" over {r['runs']} runs" if r.get("runs") else ""
+        spread = (f"no ± published{'; means' + runs if runs else ''}" if r["spread"] == "none"
+                  else f"± is {SPREADS[r['spread']]}{runs}")
         what = ", ".join(sorted(compared.get(b, ()))) or "nothing in this table"
         line = (f"{'[' + str(b + 1) + '] ' if many else ''}published: {src}; "
-                f"± is {SPREADS[r['spread']]}{runs}; compared: {what}")
+                f"{spread}; compared: {what}")
         if r.get("note"):
             line += f"; note: {r['note']}"
         lines.append(line)

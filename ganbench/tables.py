@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ganbench import published as pub
+from ganbench import textfmt
 from ganbench.registry import unknown_message
 
 FORMATS = ("text", "markdown", "latex", "csv")
@@ -328,12 +329,7 @@ def _legend_lines(t: Table, best: str) -> list[str]:
 def render_text(t: Table, digits: int = 3) -> str:
     head, body = _body(t, digits)
     rows = [[f"{x} *" if best else x for x, best in r] for r in body]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-
-    def fmt_row(r):
-        return "  ".join(str(x).ljust(w) for x, w in zip(r, widths)).rstrip()
-
-    out = [t.title, fmt_row(head), "  ".join("-" * w for w in widths), *map(fmt_row, rows), ""]
+    out = [t.title, textfmt.render(head, rows), ""]
     return "\n".join(out + _legend_lines(t, "*")) + "\n"
 
 

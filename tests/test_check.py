@@ -222,7 +222,7 @@ def test_render_and_json():
     res = check.compare(base, summary({"a": {"modes": ([5, 5, 5], *MODES)}}))
     text = check.render(res)
     head = text.splitlines()[0].split()
-    assert head == ["group", "metric", "baseline", "now", "diff", "band", "p", "verdict"]
+    assert head == ["group", "metric", "baseline", "now", "diff", "band", "p", "verdict", "note"]
     assert "8 ± 0 (n=3)" in text and "-3" in text and "REGRESSION" in text
     assert text.rstrip().splitlines()[-1].startswith("FAIL: 1 REGRESSION")
     d = json.loads(json.dumps(res.to_dict()))
