@@ -3,7 +3,6 @@ images decode and are not blank, a real browser renders it without console error
 Markdown report's links resolve; the results folder is only read."""
 
 import base64
-import csv
 import hashlib
 import io
 import os
@@ -16,11 +15,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from PIL import Image
 
 from ganbench.cli import main
+from ganbench.reporting.data import SuiteData
 from ganbench.results import RunDir, load_results
 
 SUITE = {
@@ -154,8 +155,15 @@ def test_html_report_holds_every_row_figure_and_run(results, html_report, capsys
     assert header[:2] == ["objective", "scheme"] and any("ring" in h and "modes" in h for h in header)
     capsys.readouterr()
     assert main(["table", str(results["folder"]), "--format", "csv"]) == 0
-    keys = {(r["objective"], r["scheme"]) for r in csv.DictReader(io.StringIO(capsys.readouterr().out))}
+    long = pd.read_csv(io.StringIO(capsys.readouterr().out), comment="#", dtype={"scheme": str})
+    keys = set(zip(long["objective"], long["scheme"]))
     assert {tuple(r[:2]) for r in body} == keys and len(body) == len(keys) == 3
+    # incomplete cells say n/N (one interrupted, one failed, two diverged seeds)
+    cells = {(r[0], r[1], h.split(" / ")[0]): x for r in body for h, x in zip(header[2:], r[2:])}
+    short = long[long["n"] < long["N"]]
+    assert len(short) == 4
+    for rec in short.to_dict("records"):
+        assert f"{rec['n']}/{rec['N']}" in cells[(rec["objective"], rec["scheme"], rec["dataset"])]
 
     # every figure, every embedded image decodes and has ink
     assert {k.removeprefix("fig-") for k in page.figures} == FIGURES
@@ -265,9 +273,10 @@ def test_report_inside_the_results_folder_adds_only_itself(results, tmp_path):
     text = (folder / "report.md").read_text()
     for link in md_links(text):
         assert (folder / link).resolve().is_file(), link
-    # the report's own folder is not taken for a run
-    assert main(["report", str(folder), "-o", str(folder / "again.html")]) == 0
-    assert "1 of 12 runs are unfinished" in (folder / "again.html").read_text()
+    # the report's own folder is not taken for a run when the report is built again
+    data = SuiteData.load(folder)
+    assert [u["run_id"] for u in data.unfinished()] == [results["interrupted"]]
+    assert len(data.runs) == 11
 
 
 def test_report_errors(tmp_path, capsys):
@@ -276,3 +285,25 @@ def test_report_errors(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty"), "-o", str(tmp_path / "x.html")]) == 2
     assert "no finished runs" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
+
+
+def test_dirac_suite_report_draws_trajectories(tmp_path):
+    suite = {"name": "dirac_small", "device": "cpu",
+             "base": {"dataset": "dirac", "model": {"name": "dirac", "theta": 1.0, "psi": 1.0},
+                      "optimizer": {"name": "sgd", "lr_g": 0.2, "lr_d": 0.2},
+                      "training": {"iterations": 30, "batch_size": 8},
+                      "evaluation": {"every": 5, "samples": 10,
+                                     "metrics": ["dirac_theta", "dirac_psi", "dirac_distance"]}},
+             "grid": {"objective": ["minimax", "wgan"], "scheme": ["simultaneous", "alternating"]},
+             "table": {"rows": ["objective", "scheme"], "columns": [], "metrics": ["dirac_distance"]}}
+    (tmp_path / "d.yaml").write_text(yaml.safe_dump(suite))
+    assert main(["run", str(tmp_path / "d.yaml"), "--results", str(tmp_path / "r"), "--no-progress",
+                 "--executor", "local"]) == 0
+    out = tmp_path / "d.html"
+    assert main(["report", str(tmp_path / "r" / "dirac_small"), "-o", str(out)]) == 0
+    page = parse(out)
+    assert "fig-dirac" in page.figures and "fig-curves-dirac_distance" in page.figures
+    assert_not_blank(base64.b64decode(page.figures["fig-dirac"].split(",", 1)[1]))
+    # 1-D samples: no samples figure, and the report says why
+    assert "fig-samples" not in page.figures and "No samples figure" in out.read_text()
+    assert "unfinished" not in out.read_text().lower()

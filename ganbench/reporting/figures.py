@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,9 @@ def metric_figure(data: SuiteData, metrics: list[str] | str | None = None, kind:
                 ax.text(0.5, 0.5, "not measured", transform=ax.transAxes, ha="center",
                         va="center", color="0.5")
             elif box:
-                sns.boxplot(**common, dodge=False, width=0.6, fliersize=0, linewidth=0.7)
+                with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib's old 'vert'
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    sns.boxplot(**common, dodge=False, width=0.6, fliersize=0, linewidth=0.7)
                 sns.stripplot(**common, size=2.2, alpha=0.6, jitter=0.15, color="k")
             else:
                 sns.stripplot(**common, size=2.2, alpha=0.45, jitter=0.12, zorder=1)
@@ -144,7 +147,7 @@ def curves_figure(data: SuiteData, metric: str | None = None):
     n_grid = math.ceil(len(rows) / n_wrap)
     fig, axes = new_figure(n_grid, n_wrap, 1.75, 1.35, sharex=True,
                            sharey=metric not in LOSSES)  # losses differ in scale by objective
-    few = hist["step"].nunique() <= 3  # one or two evaluations: bars, not a band
+    few = hist["step"].nunique() <= 2  # one or two evaluations: bars, not a band
     for ax in axes.flat[len(rows):]:
         ax.set_visible(False)
     for k, r in enumerate(rows):
