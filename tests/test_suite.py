@@ -119,16 +119,4 @@ def test_explicit_none_regularizer(tiny_suite_dict):
     assert all(r.config["regularizer"] is None for r in parse_suite(d).runs)
 
 
-def test_shipped_suites_are_valid(tmp_path, monkeypatch):
-    from pathlib import Path
-
-    from ganbench.data.images import FileDataset
-
-    # the GPU paper suites need downloaded data sets and Inception weights: validate them
-    # as if those files were present (tests/data/test_images.py checks them with stand-ins)
-    monkeypatch.setattr(FileDataset, "check_files", lambda self: None)
-    (tmp_path / "inception.pt").touch()
-    monkeypatch.setenv("GANBENCH_INCEPTION_WEIGHTS", str(tmp_path / "inception.pt"))
-    for path in sorted(Path(__file__).parents[1].joinpath("suites").glob("*.yaml")):
-        s = load_suite(path)
-        assert s.runs, path
+# the shipped suites (suites/ and suites/papers/) are validated in tests/test_shipped_suites.py

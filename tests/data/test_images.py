@@ -203,6 +203,9 @@ def test_paper_suites_validate_when_their_files_are_present(tmp_path, monkeypatc
     assert {r.config["dataset"]["name"] for r in s.runs} == {"stacked_mnist"}
     c = load_suite(suites / "cifar10_paper.yaml")
     assert {m["name"] for m in c.runs[0].config["evaluation"]["metrics"]} == {"fid", "kid"}
+    for path in sorted((suites / "papers").glob("stacked_mnist_*.yaml")):  # the paper tables
+        p = load_suite(path)
+        assert {r.config["dataset"]["name"] for r in p.runs} == {"stacked_mnist"}, path
 
 
 def test_test_split_draws_each_image_once_before_repeating():
