@@ -176,8 +176,10 @@ def test_html_report_holds_every_row_figure_and_run(results, html_report, capsys
     runs = next(t for t in page.tables if any(r and r[0] == results["failed"] for r in t["rows"])
                 and any(r and r[0] == results["interrupted"] for r in t["rows"]))
     assert {r[0] for r in runs["rows"][1:]} == set(results["all"])
+    csv_link = next(link for link in page.links if link.startswith("data:text/csv"))
+    assert "objective,scheme,dataset,metric" in base64.b64decode(csv_link.split(",", 1)[1]).decode()
     for link in page.links:
-        if not link.startswith("#"):
+        if not link.startswith(("#", "data:")):
             assert (html_report.parent / unquote(link)).resolve().is_file(), link
     for rid in results["all"]:
         assert any(unquote(link).endswith(f"{rid}/spec.yaml") for link in page.links), rid
@@ -260,6 +262,7 @@ def test_markdown_report_links_resolve(results, tmp_path):
     for f in figs:
         assert_not_blank((out.parent / f).read_bytes())
     assert "> **Unfinished.**" in text and "| nonsaturating | alternating |" in text
+    assert (out.parent / "appendix_files" / "table.csv").read_text().count("\nnonsaturating,") == 2
     assert os.stat(out).st_mode & 0o044  # readable by others (atomic writes start private)
 
 

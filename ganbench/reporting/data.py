@@ -36,18 +36,28 @@ def run_dir(results_dir: Path, suite: str, run_id: str) -> RunDir:
 
 
 def load_history(results_dir: Path | str) -> pd.DataFrame:
-    """One row per evaluation of every finished run: its labels, run_id, seed, status,
-    run_dir, step and every logged value (metrics and losses)."""
-    root = Path(results_dir)
-    runs = load_results(root)
-    keep = [c for c in runs.columns if not c.startswith(("metric:", "time:"))]
-    rows = []
-    for run in runs[keep].to_dict("records"):
-        d = run_dir(root, run["suite"], run["run_id"])
-        rows += [{**run, "run_dir": str(d.path), **r} for r in d.read_metrics()]
-    if not rows:
-        raise FileNotFoundError(f"no evaluations (metrics.jsonl) under {root}")
-    return pd.DataFrame(rows)
+    """One row per evaluation of every finished run: the run's columns from
+    ``results.load_results`` (labels, run_id, seed, status), step and one column per logged
+    value (metrics and losses)."""
+    return wide_history(Path(results_dir), load_results(results_dir))
+
+
+def wide_history(root: Path, runs: pd.DataFrame) -> pd.DataFrame:
+    """``results.load_history`` (tidy: a row per run, step and entry) of the runs in
+    ``runs``, pivoted to a column per entry and joined with the runs' own columns."""
+    from ganbench.results import load_history as tidy_history
+
+    tidy = tidy_history(root)  # FileNotFoundError when no run has evaluations
+    tidy = tidy[tidy["run_id"].isin(set(runs["run_id"]))].dropna(subset=["step"])
+    if tidy.empty:
+        raise FileNotFoundError(f"no evaluations (metrics.jsonl) of finished runs under {root}")
+    wide = (tidy.drop_duplicates(["run_id", "step", "metric"], keep="last")
+            .pivot(index=["run_id", "step"], columns="metric", values="value").reset_index())
+    wide.columns.name = None
+    wide["step"] = wide["step"].astype(int)
+    keep = [c for c in runs.columns if not c.startswith(("metric:", "time:"))
+            and (c == "run_id" or c not in wide.columns)]
+    return runs[keep].merge(wide, on="run_id", how="inner")  # the runs' (grid) order
 
 
 # libyaml's safe loader where present: the pure-Python one takes ~25 ms per spec.yaml
@@ -139,16 +149,9 @@ class SuiteData:
     def history(self) -> pd.DataFrame:
         """Every evaluation of every finished run, with the run's labels, row and column."""
         try:
-            hist = load_history(self.results_dir)
+            return wide_history(self.results_dir, self.runs)
         except FileNotFoundError:  # no run reached an evaluation: figures say so
             return pd.DataFrame(columns=["run_id", "seed", "step", "row", "col"])
-        extra = self.runs[["run_id", "row", "col"]]
-        hist = hist.drop(columns=[c for c in ("row", "col") if c in hist.columns])
-        hist = hist.merge(extra, on="run_id", how="inner")
-        for a in label_axes(self.runs):
-            if a in hist.columns and a not in ("row", "col"):
-                hist[a] = hist[a].astype(str)
-        return hist
 
     def summary(self, run_id: str) -> dict[str, Any]:
         if run_id not in self._summaries:

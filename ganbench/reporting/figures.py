@@ -63,10 +63,11 @@ def is_box_metric(metric: str) -> bool:
 
 
 def metric_figure(data: SuiteData, metrics: list[str] | str | None = None, kind: str = "auto"):
-    """Per metric (figure row) and column of the table (panel): each table row's mean over
-    seeds with a bar of one standard deviation (the table's mean ± std) and every seed as
-    a dot; box plots (Lucic et al. 2018) for FID-like metrics or ``kind='box'``. Rows with
-    diverged or failed runs are annotated at the right."""
+    """Per metric and column of the table (a panel each; more than four columns wrap by
+    three): each table row's mean over seeds with a bar of one standard deviation (the
+    table's mean ± std) and every seed as a dot; box plots (Lucic et al. 2018) for FID-like
+    metrics or ``kind='box'``. Rows with diverged or failed runs are annotated at the right.
+    Values spanning more than three decades get a symmetric-log axis."""
     import seaborn as sns
     from matplotlib.transforms import blended_transform_factory
 
@@ -78,17 +79,22 @@ def metric_figure(data: SuiteData, metrics: list[str] | str | None = None, kind:
     if kind not in ("auto", "point", "box"):
         raise ValueError(f"kind must be auto, point or box, got {kind!r}")
     rows, cols, hue = data.row_order, data.col_order, data.style.hue
-    fig, axes = new_figure(len(metrics), len(cols), 2.5, 0.7 + 0.2 * len(rows))
+    wrap = len(cols) if len(cols) <= 4 else 3
+    per_metric = math.ceil(len(cols) / wrap)
+    fig, axes = new_figure(len(metrics) * per_metric, wrap, 2.5, 0.7 + 0.2 * len(rows))
+    for ax in axes.flat:
+        ax.set_visible(False)
     bad = data.runs[data.runs["status"] != "done"].groupby(["row", "col", "status"]).size()
     for i, m in enumerate(metrics):
         box = kind == "box" or (kind == "auto" and is_box_metric(m))
         for j, c in enumerate(cols):
-            ax = axes[i, j]
+            ax = axes[i * per_metric + j // wrap, j % wrap]
+            ax.set_visible(True)
             sub = data.done[data.done["col"] == c][["row", "seed", f"metric:{m}", *([hue] if hue else [])]]
             sub = sub.rename(columns={f"metric:{m}": "value"}).dropna(subset=["value"])
-            common = dict(data=sub, x="value", y="row", order=rows, legend=False, ax=ax,
-                          hue=hue, hue_order=data.style.hue_values or None,
-                          palette=data.style.colours or None)
+            common = dict(data=sub, x="value", y="row", order=rows, legend=False, ax=ax)
+            colours = dict(hue=hue, hue_order=data.style.hue_values or None,
+                           palette=data.style.colours or None)
             if sub.empty:
                 ax.set_yticks(range(len(rows)), rows)
                 ax.set_ylim(len(rows) - 0.5, -0.5)
@@ -97,12 +103,14 @@ def metric_figure(data: SuiteData, metrics: list[str] | str | None = None, kind:
             elif box:
                 with warnings.catch_warnings():  # seaborn 0.13 passes matplotlib's old 'vert'
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    sns.boxplot(**common, dodge=False, width=0.6, fliersize=0, linewidth=0.7)
+                    sns.boxplot(**common, **colours, dodge=False, width=0.6, fliersize=0,
+                                linewidth=0.7)
                 sns.stripplot(**common, size=2.2, alpha=0.6, jitter=0.15, color="k")
             else:
-                sns.stripplot(**common, size=2.2, alpha=0.45, jitter=0.12, zorder=1)
-                sns.pointplot(**common, errorbar="sd", linestyle="none", markers="D",
+                sns.stripplot(**common, **colours, size=2.2, alpha=0.45, jitter=0.12, zorder=1)
+                sns.pointplot(**common, **colours, errorbar="sd", linestyle="none", markers="D",
                               markersize=3.2, capsize=0.3, err_kws={"linewidth": 1.0})
+            auto_scale(ax, sub["value"].to_numpy(dtype=float), "x")
             to_right = blended_transform_factory(ax.transAxes, ax.transData)
             for k, r in enumerate(rows):
                 notes = [f"{bad[(r, c, s)]} {short}" for s, short in (("diverged", "div"), ("failed", "fail"))
@@ -112,12 +120,42 @@ def metric_figure(data: SuiteData, metrics: list[str] | str | None = None, kind:
                             fontsize=5.5, color="#b2182b", clip_on=False)
             ax.set_xlabel(direction_label(m))
             ax.set_ylabel("")
-            if j:
+            if j % wrap:
                 ax.tick_params(labelleft=False)
-            if i == 0 and c:
+            if c and (i == 0 or per_metric > 1):
                 ax.set_title(c, fontweight="bold")
     _legend(fig, data)
     return fig
+
+
+def auto_scale(ax, values: np.ndarray, axis: str) -> None:
+    """A log axis when the finite values span more than three decades (a diverging
+    Dirac-GAN beside converged ones): log when all are positive, else symmetric-log with a
+    few decade ticks; linear otherwise."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+
+    v = values[np.isfinite(values)]
+    pos = np.abs(v)[np.abs(v) > 0]
+    if len(pos) < 2 or pos.max() / pos.min() <= 1e3:
+        return
+    setter = ax.set_xscale if axis == "x" else ax.set_yscale
+    if (v > 0).all():
+        setter("log")
+        return
+    lo = math.floor(math.log10(max(pos.min(), pos.max() * 1e-8)))
+    hi = math.ceil(math.log10(pos.max()))
+    setter("symlog", linthresh=10.0 ** lo)
+    decades = list(range(lo, hi + 1))[::max(1, math.ceil((hi - lo + 1) / 4))]
+    if (v < 0).any():  # both signs: two decades a side keep the labels apart
+        decades = sorted({(lo + hi + 1) // 2, hi})
+    ticks = [0.0, *(10.0 ** d for d in decades)]
+    if (v < 0).any():
+        ticks = [-t for t in reversed(ticks[1:])] + ticks
+    which = ax.xaxis if axis == "x" else ax.yaxis
+    which.set_major_locator(FixedLocator(ticks))
+    which.set_major_formatter(FuncFormatter(
+        lambda t, _: "0" if t == 0 else f"{'-' if t < 0 else ''}$10^{{{round(math.log10(abs(t)))}}}$"))
+    which.set_minor_locator(NullLocator())
 
 
 # --- training curves from metrics.jsonl ----------------------------------------------------------
@@ -145,8 +183,9 @@ def curves_figure(data: SuiteData, metric: str | None = None):
     rows, cols = data.row_order, data.col_order
     n_wrap = min(len(rows), 6 if len(rows) > 12 else 4)
     n_grid = math.ceil(len(rows) / n_wrap)
+    share = metric not in LOSSES
     fig, axes = new_figure(n_grid, n_wrap, 1.75, 1.35, sharex=True,
-                           sharey=metric not in LOSSES)  # losses differ in scale by objective
+                           sharey=share)  # losses differ in scale by objective
     few = hist["step"].nunique() <= 2  # one or two evaluations: bars, not a band
     for ax in axes.flat[len(rows):]:
         ax.set_visible(False)
@@ -161,9 +200,13 @@ def curves_figure(data: SuiteData, metric: str | None = None):
                              color=data.style.colour(h), linestyle=LINESTYLES[j % len(LINESTYLES)],
                              marker="o" if few else None, markersize=3,
                              err_style="bars" if few else "band", err_kws={"alpha": 0.2} if not few else None)
+        if not share:
+            auto_scale(ax, sel[metric].to_numpy(dtype=float), "y")
         ax.set_title(r, fontsize=6)
         ax.set_xlabel("step")
         ax.set_ylabel(metric)
+    if share and len(rows):
+        auto_scale(axes.flat[0], hist[metric].to_numpy(dtype=float), "y")  # shared by all
     from matplotlib.lines import Line2D
 
     dashes = ([Line2D([], [], color="0.3", ls=LINESTYLES[j % len(LINESTYLES)]) for j in range(len(cols))],

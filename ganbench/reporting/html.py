@@ -158,7 +158,11 @@ def render(c: Content, out: Path) -> str:
         settings.append(f"<details><summary>The suite as validated (suite.json)</summary>"
                         f"<pre>{e(c.suite_yaml)}</pre></details>")
     sections.append(("settings", "Suite and settings", "\n".join(settings)))
-    sections.append(("table", "Results table", markdown_table_html(c.table_markdown, c.table_rows)))
+    csv_href = "data:text/csv;charset=utf-8;base64," + base64.b64encode(c.table_csv.encode()).decode()
+    sections.append(("table", "Results table", markdown_table_html(c.table_markdown, c.table_rows)
+                     + f'<p class=meta><a download="{e(c.name)}_table.csv" href="{csv_href}">'
+                     "The table as CSV</a> (long form: a line per cell and metric, with n, N "
+                     "and the published values).</p>"))
 
     figs = []
     for f in c.figures:

@@ -32,7 +32,8 @@ def listing_md(t: Listing, c: Content, base: Path) -> str:
 
 
 def render(c: Content, out: Path) -> tuple[str, dict[Path, bytes]]:
-    """(the markdown text, {figure path: PNG bytes}) for a report written to ``out``."""
+    """(the markdown text, {path: bytes} of the files beside it: figures and the table's
+    CSV) for a report written to ``out``."""
     base = Path(out).parent
     fdir = figures_dir(Path(out))
     files: dict[Path, bytes] = {}
@@ -53,7 +54,11 @@ def render(c: Content, out: Path) -> tuple[str, dict[Path, bytes]]:
         md += ["<details><summary>The suite as validated (suite.json)</summary>", "",
                "```yaml", c.suite_yaml.rstrip(), "```", "", "</details>", ""]
 
-    md += ["## Results table", "", c.table_markdown.rstrip(), ""]
+    table_csv = fdir / "table.csv"
+    files[table_csv] = c.table_csv.encode()
+    md += ["## Results table", "", c.table_markdown.rstrip(), "",
+           f"[The table as CSV]({href(table_csv, base)}) (long form: a line per cell and metric, "
+           "with n, N and the published values).", ""]
 
     md += ["## Figures", ""]
     for f in c.figures:
