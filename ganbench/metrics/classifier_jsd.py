@@ -307,8 +307,8 @@ class FreshClassifierMetric(Metric):
                    reference=REFERENCE)
 class ClassifierJSD(FreshClassifierMetric):
     entries = (Entry("jsd_classifier", "min", "nats",
-                     "JSD (nats; log 2 = 0.693 is disjoint) from a fresh "
-                     "classifier's held-out cross-entropy"),
+                     "JSD from a fresh classifier's held-out cross-entropy (log 2 = "
+                     "0.693: nothing in common)"),
                Entry("jsd_classifier_ci_low", None, "nats", "95% bootstrap interval, lower end"),
                Entry("jsd_classifier_ci_high", None, "nats", "95% bootstrap interval, upper end"),
                Entry("jsd_classifier_bits", None, "bits", "jsd_classifier in bits"),
