@@ -148,3 +148,25 @@ def test_plot_errors_write_nothing(fake_results, tmp_path, capsys):
     listed = capsys.readouterr().out
     assert all(k in listed for k in ("metrics", "curves", "samples", "dirac"))
 
+
+
+def test_samples_of_images_are_mosaics(tmp_path):
+    s = parse_suite({"name": "img", "base": {"dataset": "digits", "evaluation": {"metrics": ["mmd"]}},
+                     "grid": {"objective": ["minimax", "hinge"]},
+                     "table": {"rows": ["objective"], "columns": ["dataset"], "metrics": ["mmd"]}})
+    write_suite_record(s, tmp_path)
+    rng = np.random.default_rng(0)
+    for r in s.runs:
+        d = RunDir(tmp_path, s.name, r.run_id)
+        d.write_spec(r.to_dict())
+        d.write_metrics([{"step": 10, "mmd": 5.0}])
+        d.write_samples(fake=rng.uniform(-1, 1, (20, 1, 8, 8)).astype(np.float32))
+        d.write_summary({"status": "done", "metrics": {"mmd": 5.0}, "group": "g"})
+    data = SuiteData.load(tmp_path / "img")
+    with theme():
+        fig = figures.samples_figure(data)
+    shown = [ax for ax in fig.axes if ax.axison]
+    assert len(shown) == 2
+    for ax in shown:
+        (image,) = ax.images
+        assert image.get_array().shape == (32, 32)  # 4 x 4 digits of 8 x 8

@@ -36,14 +36,20 @@ def to_bytes(fig, fmt: str = "png", dpi: int = DPI) -> bytes:
     return buf.getvalue()
 
 
+def _columns(fig, labels: list[str]) -> int:
+    """Legend columns that fit the figure's width (a legend wider than the figure is cut)."""
+    entry = 0.45 + 0.055 * max(len(str(x)) for x in labels)  # inches at the legend's font
+    return max(1, min(len(labels), int(fig.get_figwidth() // entry)))
+
+
 def _legend(fig, data: SuiteData, extra: tuple[list, list, str] | None = None) -> None:
     handles, labels = data.style.legend_handles()
     if len(labels) > 0:
-        fig.legend(handles, labels, loc="outside upper center", ncol=min(len(labels), 6),
+        fig.legend(handles, labels, loc="outside upper center", ncol=_columns(fig, labels),
                    title=data.style.hue, frameon=False)
     if extra and extra[1]:
-        fig.legend(extra[0], extra[1], loc="outside lower center", ncol=min(len(extra[1]), 6),
-                   title=extra[2], frameon=False)
+        fig.legend(extra[0], extra[1], loc="outside lower center",
+                   ncol=_columns(fig, extra[1]), title=extra[2], frameon=False)
 
 
 def direction_label(metric: str) -> str:
@@ -281,16 +287,16 @@ def samples_figure(data: SuiteData, seed: int | None = None, max_points: int = 1
             ax.set_xticks([])
             ax.set_yticks([])
             title = r if len(cols) == 1 else f"{r} · {c}"
-            ax.set_title(_wrap(title, 30), fontsize=5, pad=2)
+            ax.set_title(_wrap(title, 24), fontsize=5, pad=2)  # ~ the panel width
             if c not in views:
                 ax.imshow(_mosaic(x), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
                 continue
             centres = datasets[c].mode_centres()
-            ax.scatter(x[:max_points, 0], x[:max_points, 1], s=0.6, alpha=0.35, linewidths=0,
-                       color=data.style.colour(data.hue_of(run)), rasterized=True)
-            if centres is not None:
+            ax.scatter(x[:max_points, 0], x[:max_points, 1], s=1.0, alpha=0.4, linewidths=0,
+                       color=data.style.colour(data.hue_of(run)), rasterized=True, zorder=2)
+            if centres is not None:  # under the samples: a mode covered is hidden by them
                 centres = np.asarray(centres)
-                ax.plot(centres[:, 0], centres[:, 1], "x", color="k", ms=2.5, mew=0.6)
+                ax.plot(centres[:, 0], centres[:, 1], "x", color="0.35", ms=2.5, mew=0.6, zorder=1)
             (x0, x1), (y0, y1) = views[c]
             ax.set_xlim(x0, x1)
             ax.set_ylim(y0, y1)
@@ -302,7 +308,7 @@ def samples_figure(data: SuiteData, seed: int | None = None, max_points: int = 1
 def _wrap(text: str, width: int) -> str:
     import textwrap
 
-    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)[:2]) or text
+    return "\n".join(textwrap.wrap(text, width, break_on_hyphens=False)[:3]) or text
 
 
 def _view(ds, arrays: list[np.ndarray]) -> tuple[tuple[float, float], tuple[float, float]]:

@@ -35,11 +35,16 @@ def theme() -> Iterator[None]:
 
 
 def palette(n: int) -> list[tuple[float, float, float]]:
-    """n distinguishable colours: seaborn's colour-blind palette up to 10, then husl."""
+    """n distinguishable colours: seaborn's colour-blind palette up to 10; up to 20 the ten
+    dark hues of tab20 then their light partners (neighbours in the grid differ in hue);
+    beyond, husl."""
     import seaborn as sns
 
     if n <= 10:
         return list(sns.color_palette("colorblind", 10))[:n]
+    if n <= 20:
+        tab = list(sns.color_palette("tab20", 20))
+        return (tab[0::2] + tab[1::2])[:n]
     return list(sns.color_palette("husl", n))
 
 
