@@ -1,54 +1,27 @@
 """Where the image data sets live on disk, and fetching them when the user asks.
 
 Folder of a data set: the ``data_dir`` parameter if given, else ``$GANBENCH_DATA/<name>``,
-else ``~/.cache/ganbench/data/<name>``. Nothing here runs unless the user asked for a
-download (``ganbench data download NAME``); every file is checked against its published
-MD5 before it is renamed into place, so a failed or corrupted download leaves nothing.
+else ``~/.cache/ganbench/data/<name>``. The files are those torchvision's dataset classes
+(``torchvision.datasets.MNIST``, ``FashionMNIST``, ``CIFAR10``) know, with their mirrors
+and published MD5s; torchvision fetches and checks them, directly into that folder (not
+torchvision's ``<root>/MNIST/raw`` layout). Nothing here runs unless the user asked for a
+download (``ganbench data download NAME``), and a download that fails or does not match
+its checksum leaves nothing behind.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import urllib.request
+import shutil
+import tempfile
+import urllib.error
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ganbench.registry import unknown_message
 
 ENV = "GANBENCH_DATA"
-
-
-@dataclass(frozen=True)
-class Source:
-    filename: str
-    urls: tuple[str, ...]  # mirrors, tried in order
-    md5: str
-
-
-def _idx_sources(mirrors: tuple[str, ...], md5s: dict[str, str]) -> tuple[Source, ...]:
-    return tuple(Source(f, tuple(m + f for m in mirrors), h) for f, h in md5s.items())
-
-
-# published checksums (as distributed by the data sets' authors and mirrored by torchvision)
-SOURCES: dict[str, tuple[Source, ...]] = {
-    "mnist": _idx_sources(
-        ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"),
-        {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
-         "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
-         "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
-         "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"}),
-    "fashion_mnist": _idx_sources(
-        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
-         "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
-         "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
-         "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"}),
-    "cifar10": (Source("cifar-10-python.tar.gz",
-                       ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
-                       "c58f30108f718f92721af3b95e74349a"),),
-}
+NAMES = ("mnist", "fashion_mnist", "cifar10")
 # data sets that read another one's files
 ALIASES = {"stacked_mnist": "mnist"}
 
@@ -59,9 +32,29 @@ class DownloadError(OSError):
 
 def canonical_name(name: str) -> str:
     name = ALIASES.get(name, name)
-    if name not in SOURCES:
-        raise ValueError(unknown_message("downloadable data set", name, [*SOURCES, *ALIASES]))
+    if name not in NAMES:
+        raise ValueError(unknown_message("downloadable data set", name, [*NAMES, *ALIASES]))
     return name
+
+
+def dataset_class(name: str):
+    """torchvision's class for a data set, reading and writing its files directly in the
+    folder given as ``root`` (torchvision is imported here: it is slow to import)."""
+    from torchvision import datasets
+
+    base = {"mnist": datasets.MNIST, "fashion_mnist": datasets.FashionMNIST,
+            "cifar10": datasets.CIFAR10}[canonical_name(name)]
+    if base is datasets.CIFAR10:
+        return base  # its root is already the folder holding cifar-10-batches-py/
+    return type(base.__name__, (base,), {"raw_folder": property(lambda self: self.root)})
+
+
+def distribution_files(name: str) -> dict[str, str | None]:
+    """File name -> published MD5 of what a download brings."""
+    cls = dataset_class(name)
+    if hasattr(cls, "resources"):
+        return dict(cls.resources)
+    return {cls.filename: cls.tgz_md5}
 
 
 def data_folder(name: str, data_dir: str | Path | None = None) -> Path:
@@ -78,68 +71,37 @@ def download_hint(name: str, folder: Path) -> str:
     return f"ganbench data download {ALIASES.get(name, name)}{opt}"
 
 
-def file_digest(path: str | Path, algorithm: str = "md5", chunk: int = 1 << 20) -> str:
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def verified(name: str, folder: Path) -> bool:
+    """Every distribution file of the data set is in the folder with its published MD5."""
+    from torchvision.datasets.utils import check_integrity
+
+    return all(check_integrity(folder / f, md5) for f, md5 in distribution_files(name).items())
 
 
-def verify(path: str | Path, md5: str | None = None, sha256: str | None = None) -> None:
-    """Raise DownloadError unless the file exists and matches every checksum given."""
-    path = Path(path)
-    if not path.is_file():
-        raise DownloadError(f"{path}: no such file")
-    for algo, want in (("md5", md5), ("sha256", sha256)):
-        if want is None:
-            continue
-        got = file_digest(path, algo)
-        if got != want.lower():
-            raise DownloadError(f"{path}: {algo} is {got}, expected {want.lower()}")
-
-
-def is_valid(path: Path, md5: str) -> bool:
-    try:
-        verify(path, md5=md5)
-    except DownloadError:
-        return False
-    return True
-
-
-def _fetch(url: str, dest: Path, timeout: float) -> None:
-    with urllib.request.urlopen(url, timeout=timeout) as r, open(dest, "wb") as f:
-        while block := r.read(1 << 20):
-            f.write(block)
-
-
-def download(name: str, data_dir: str | Path | None = None, timeout: float = 60.0,
+def download(name: str, data_dir: str | Path | None = None,
              log: Callable[[str], None] = print) -> list[Path]:
-    """Fetch a data set's distribution files into its folder; files already there with the
-    right checksum are kept. Returns the paths of all its files."""
+    """Fetch a data set's distribution files into its folder (and unpack them as torchvision
+    does); files already there with their published checksums are kept. Returns the paths
+    of the distribution files."""
     key = canonical_name(name)
     folder = data_folder(key, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for src in SOURCES[key]:
-        dest = folder / src.filename
-        out.append(dest)
-        if is_valid(dest, src.md5):
-            log(f"{dest}: present, checksum ok")
-            continue
-        tmp = dest.with_name(f".{dest.name}.part")
-        errors = []
-        for url in src.urls:
-            try:
-                log(f"fetching {url}")
-                _fetch(url, tmp, timeout)
-                verify(tmp, md5=src.md5)
-            except (OSError, ValueError) as exc:
-                tmp.unlink(missing_ok=True)
-                errors.append(f"{url}: {exc}")
-                continue
-            os.replace(tmp, dest)
-            break
-        else:
-            raise DownloadError(f"could not fetch {src.filename}:\n  " + "\n  ".join(errors))
-    return out
+    files = [folder / f for f in distribution_files(key)]
+    if verified(key, folder):
+        log(f"{key}: present in {folder}, checksums ok")
+        return files
+    # torchvision fetches into a scratch folder beside the real one: a failed or corrupt
+    # download (which torchvision would leave in place) never reaches the data folder
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
+        try:
+            dataset_class(key)(root=tmp, train=False, download=True)
+        except (RuntimeError, OSError, urllib.error.URLError) as exc:
+            raise DownloadError(f"could not fetch {key} into {folder}: {exc}".rstrip()) from None
+        if not verified(key, Path(tmp)):
+            raise DownloadError(f"{key}: the fetched files do not match their published MD5s")
+        for entry in Path(tmp).iterdir():
+            dest = folder / entry.name
+            if dest.is_dir():
+                shutil.rmtree(dest)
+            os.replace(entry, dest)
+    return files

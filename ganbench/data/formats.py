@@ -1,101 +1,113 @@
-"""Readers for the standard distribution files of the image data sets.
+"""Reading the image data sets' distribution files, through torchvision's dataset classes.
 
-* IDX (MNIST, Fashion-MNIST): a big-endian header ``0x00 0x00 <type> <ndim>`` followed by
-  ``ndim`` big-endian int32 sizes and the raw array; usually gzip-compressed (``.gz``).
-* CIFAR-10 "python version": pickled dicts with ``b"data"`` (uint8 rows of 3072 bytes:
-  1024 red, 1024 green, 1024 blue, each row-major 32x32) and ``b"labels"``, either as the
-  files of ``cifar-10-batches-py/`` or inside ``cifar-10-python.tar.gz``.
+* MNIST, Fashion-MNIST: IDX files in the data folder, as distributed (``.gz``) or already
+  decompressed. torchvision reads decompressed files, so a ``.gz`` alone is decompressed
+  beside it once (as torchvision's own download does).
+* CIFAR-10: ``cifar-10-batches-py/`` in the data folder, or the archive
+  ``cifar-10-python.tar.gz`` (unpacked beside it once, after its MD5 is checked). The
+  batches are pickles, and a pickle can run code: every batch is checked against its
+  published MD5 before torchvision unpickles it, so only the official files are ever read.
 """
 
 from __future__ import annotations
 
-import gzip
-import pickle
-import tarfile
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
-# IDX type code -> numpy dtype (big-endian where it matters)
-IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-GZIP_MAGIC = b"\x1f\x8b"
+from ganbench.data.download import dataset_class, download_hint
 
 CIFAR_FOLDER = "cifar-10-batches-py"
 CIFAR_ARCHIVE = "cifar-10-python.tar.gz"
-CIFAR_TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
-CIFAR_TEST = ("test_batch",)
 
 
 class FormatError(ValueError):
-    """A data file is not in the format its name promises (the message says why)."""
+    """A data file is not what its name promises (the message says which and why)."""
 
 
-def _read_bytes(path: Path) -> bytes:
-    raw = Path(path).read_bytes()
-    if raw[:2] == GZIP_MAGIC:
-        try:
-            return gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise FormatError(f"{path}: corrupt gzip data ({exc})") from None
-    return raw
+# --- MNIST and Fashion-MNIST ---------------------------------------------------------------
 
 
-def read_idx(path: str | Path) -> np.ndarray:
-    """An IDX file (gzip-compressed or not) as a numpy array of its declared shape."""
-    path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in IDX_TYPES:
-        raise FormatError(f"{path}: not an IDX file (bad magic number {data[:4].hex()})")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise FormatError(f"{path}: truncated IDX header")
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    dtype = np.dtype(IDX_TYPES[data[2]])
-    count = int(np.prod(shape, dtype=np.int64))
-    if len(data) - header != count * dtype.itemsize:
-        raise FormatError(f"{path}: IDX header says shape {shape} ({count * dtype.itemsize} bytes) "
-                          f"but the file holds {len(data) - header} bytes of data")
-    return np.frombuffer(data, dtype, count=count, offset=header).reshape(shape).astype(
-        dtype.newbyteorder("="))
+def idx_files(name: str) -> list[str]:
+    """The IDX files of a data set as distributed (.gz), train then test."""
+    return [f for f, _ in dataset_class(name).resources]
 
 
-def _cifar_batch(obj: object, where: str) -> tuple[np.ndarray, np.ndarray]:
-    if not isinstance(obj, dict) or b"data" not in obj or b"labels" not in obj:
-        raise FormatError(f"{where}: not a CIFAR-10 batch (expected a dict with b'data' and b'labels')")
-    data = np.asarray(obj[b"data"], dtype=np.uint8)
-    labels = np.asarray(obj[b"labels"], dtype=np.int64)
-    if data.ndim != 2 or data.shape[1] != 3072 or data.shape[0] != labels.shape[0]:
-        raise FormatError(f"{where}: expected {labels.shape[0]} rows of 3072 bytes, got {data.shape}")
-    return data.reshape(-1, 3, 32, 32), labels
+def idx_path(folder: Path, gz_name: str) -> Path | None:
+    """The file as distributed, or the same file decompressed; None when neither is there."""
+    for cand in (folder / gz_name, folder / gz_name.removesuffix(".gz")):
+        if cand.is_file():
+            return cand
+    return None
+
+
+def _unpack(archive: Path, folder: Path) -> None:
+    """torchvision's extract_archive into a scratch folder, then renamed into place: an
+    interrupted unpacking leaves no partial file that would later be read."""
+    from torchvision.datasets.utils import extract_archive
+
+    try:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".unpack-") as tmp:
+            extract_archive(archive, tmp)
+            for entry in Path(tmp).iterdir():
+                os.replace(entry, folder / entry.name)
+    except (OSError, EOFError, RuntimeError) as exc:
+        raise FormatError(f"{archive}: cannot unpack it into {folder} ({exc})") from None
+
+
+def read_idx(name: str, folder: Path, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(uint8 images [N, H, W], int64 labels [N]) of one split."""
+    cls = dataset_class(name)
+    for gz in idx_files(name):
+        if not (folder / gz.removesuffix(".gz")).is_file() and (folder / gz).is_file():
+            _unpack(folder / gz, folder)
+    try:
+        ds = cls(root=str(folder), train=split == "train")
+    except (AssertionError, TypeError, ValueError, RuntimeError) as exc:
+        why = str(exc) or type(exc).__name__  # torchvision asserts on a bad header
+        raise FormatError(f"{name}: the {split} IDX files in {folder} are not as distributed "
+                          f"({why}); fetch them again with `{download_hint(name, folder)}`"
+                          ) from None
+    x, y = ds.data, ds.targets
+    if x.shape[0] != y.shape[0]:
+        raise FormatError(f"{name}: {split} split of {folder} has {x.shape[0]} images but "
+                          f"{y.shape[0]} labels")
+    return x, y
+
+
+# --- CIFAR-10 ------------------------------------------------------------------------------
 
 
 def cifar_source(folder: Path) -> Path | None:
     """Where CIFAR-10 lies under ``folder``: the batch folder, the archive, or None."""
-    for cand in (folder / CIFAR_FOLDER, folder):
-        if all((cand / n).is_file() for n in (*CIFAR_TRAIN, *CIFAR_TEST)):
-            return cand
-    if (folder / CIFAR_ARCHIVE).is_file():
-        return folder / CIFAR_ARCHIVE
+    cls = dataset_class("cifar10")
+    batches = folder / cls.base_folder
+    names = [f for f, _ in cls.train_list + cls.test_list] + [cls.meta["filename"]]
+    if all((batches / n).is_file() for n in names):
+        return batches
+    if (folder / cls.filename).is_file():
+        return folder / cls.filename
     return None
 
 
-def read_cifar(source: str | Path, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate the named batches from a batch folder or the .tar.gz archive:
-    (images uint8 [N, 3, 32, 32], labels int64 [N])."""
-    source = Path(source)
-    parts = []
-    if source.is_dir():
-        for n in names:
-            with open(source / n, "rb") as f:
-                # the official distribution is a pickle; only open files you trust
-                parts.append(_cifar_batch(pickle.load(f, encoding="bytes"), str(source / n)))
-    else:
-        with tarfile.open(source, "r:*") as tar:
-            members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
-            for n in names:
-                if n not in members:
-                    raise FormatError(f"{source}: archive has no member {n!r}")
-                f = tar.extractfile(members[n])
-                parts.append(_cifar_batch(pickle.load(f, encoding="bytes"), f"{source}:{n}"))
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+def read_cifar(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """(uint8 images [N, 3, 32, 32], int64 labels [N]) of one split."""
+    from torchvision.datasets.utils import check_integrity
+
+    cls = dataset_class("cifar10")
+    hint = f"fetch them with `{download_hint('cifar10', folder)}`"
+    src = cifar_source(folder)
+    if src is not None and src.name == cls.filename:
+        if not check_integrity(src, cls.tgz_md5):
+            raise FormatError(f"cifar10: {src} does not match its published MD5; {hint}")
+        _unpack(src, folder)
+    for f, md5 in [*cls.train_list, *cls.test_list, (cls.meta["filename"], cls.meta["md5"])]:
+        path = folder / cls.base_folder / f
+        if not check_integrity(path, md5):
+            raise FormatError(f"cifar10: {path} does not match its published MD5, so it is not "
+                              f"read (a batch is a pickle, which can run code); {hint}")
+    ds = cls(root=str(folder), train=split == "train")
+    return np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)), np.asarray(ds.targets, np.int64)

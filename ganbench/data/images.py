@@ -145,13 +145,7 @@ class Digits(ImageDataset):
         return {"train": (x[~test], y[~test]), "test": (x[test], y[test])}
 
 
-# --- MNIST and Fashion-MNIST (IDX files) -------------------------------------------------
-
-
-IDX_FILES = {  # split -> (images, labels)
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
-}
+# --- MNIST and Fashion-MNIST (IDX files, read by torchvision) ----------------------------
 
 
 def _missing(name: str, folder: Path, files: str) -> ValueError:
@@ -182,31 +176,21 @@ class FileDataset(ImageDataset):
 
 
 class IDXDataset(FileDataset):
-    def _path(self, gz_name: str) -> Path | None:
-        # the .gz as distributed, or the same file already decompressed
-        for cand in (self.folder / gz_name, self.folder / gz_name.removesuffix(".gz")):
-            if cand.is_file():
-                return cand
-        return None
+    def _paths(self) -> list[Path | None]:
+        return [formats.idx_path(self.folder, f) for f in formats.idx_files(self.name)]
 
     def missing_files(self) -> str:
-        return ", ".join(f for pair in IDX_FILES.values() for f in pair if self._path(f) is None)
+        return ", ".join(f for f, p in zip(formats.idx_files(self.name), self._paths())
+                         if p is None)
 
     def source_key(self) -> tuple:
-        paths = [self._path(f) for pair in IDX_FILES.values() for f in pair]
-        return (self.name, *((str(p), p.stat().st_mtime_ns) for p in paths))
+        return (self.name, *((str(p), p.stat().st_mtime_ns) for p in self._paths()))
 
     def load(self) -> Raw:
         out = {}
-        for split, (xf, yf) in IDX_FILES.items():
-            x = formats.read_idx(self._path(xf))
-            y = formats.read_idx(self._path(yf))
-            if x.ndim != 3 or y.ndim != 1 or x.shape[0] != y.shape[0]:
-                raise formats.FormatError(
-                    f"{self.name}: {xf} holds shape {x.shape} and {yf} shape {y.shape}; "
-                    "expected [N, H, W] images and N labels")
-            out[split] = (torch.from_numpy(x).to(torch.uint8).unsqueeze(1),
-                          torch.from_numpy(y).long())
+        for split in SPLITS:
+            x, y = formats.read_idx(self.name, self.folder, split)
+            out[split] = (x.to(torch.uint8).unsqueeze(1), y.long())
         return out
 
 
@@ -239,7 +223,7 @@ class FashionMNIST(IDXDataset):
 
 @REGISTRY.register(
     "cifar10",
-    description="CIFAR-10 32x32 colour images (python batches or their .tar.gz from the data folder)",
+    description="CIFAR-10 32x32 colour images (python batches or their .tar.gz from the data folder, checksums verified)",
     reference="Krizhevsky 2009, Learning multiple layers of features from tiny images",
 )
 class CIFAR10(FileDataset):
@@ -253,18 +237,17 @@ class CIFAR10(FileDataset):
     def missing_files(self) -> str:
         if formats.cifar_source(self.folder) is not None:
             return ""
-        return (f"{formats.CIFAR_ARCHIVE} (or {formats.CIFAR_FOLDER}/ with data_batch_1..5 "
-                "and test_batch)")
+        return (f"{formats.CIFAR_ARCHIVE} (or {formats.CIFAR_FOLDER}/ with data_batch_1..5, "
+                "test_batch and batches.meta)")
 
     def source_key(self) -> tuple:
         src = formats.cifar_source(self.folder)
         return (self.name, str(src), src.stat().st_mtime_ns)
 
     def load(self) -> Raw:
-        src = formats.cifar_source(self.folder)
         out = {}
-        for split, names in (("train", formats.CIFAR_TRAIN), ("test", formats.CIFAR_TEST)):
-            x, y = formats.read_cifar(src, names)
+        for split in SPLITS:
+            x, y = formats.read_cifar(self.folder, split)
             out[split] = (torch.from_numpy(x), torch.from_numpy(y))
         return out
 

@@ -1,71 +1,102 @@
+"""The distribution files, read through torchvision's dataset classes."""
+
 import gzip
 import pickle
 
 import numpy as np
 import pytest
-from imagefiles import idx_bytes, write_cifar
+import torch
+from imagefiles import idx_bytes, trust_cifar, write_cifar, write_idx_set
 
 from ganbench.data import formats
 
 
+def tiny_idx(folder, compress):
+    rng = np.random.default_rng(0)
+    x = {s: rng.integers(0, 256, (n, 28, 28)).astype(np.uint8) for s, n in (("train", 5), ("test", 3))}
+    y = {"train": np.arange(5), "test": np.array([7, 8, 9])}
+    write_idx_set(folder, {s: (x[s], y[s]) for s in x}, compress=compress)
+    return x, y
+
+
 @pytest.mark.parametrize("compress", [True, False])
-def test_idx_round_trip(tmp_path, compress):
-    x = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    data = idx_bytes(x)
-    assert data[:4] == b"\x00\x00\x08\x03"  # magic 2051
-    path = tmp_path / ("a.gz" if compress else "a")
-    path.write_bytes(gzip.compress(data) if compress else data)
-    out = formats.read_idx(path)
-    assert out.dtype == np.uint8 and out.shape == (2, 3, 4)
-    assert np.array_equal(out, x)
+def test_idx_read_as_distributed_or_decompressed(tmp_path, compress):
+    x, y = tiny_idx(tmp_path, compress)
+    for split in ("train", "test"):
+        xs, ys = formats.read_idx("mnist", tmp_path, split)
+        assert xs.dtype == torch.uint8 and torch.equal(xs, torch.from_numpy(x[split]))
+        assert ys.tolist() == y[split].tolist()
+    # a .gz alone was decompressed beside it, once, with no scratch files left
+    names = {p.name for p in tmp_path.iterdir()}
+    assert "train-images-idx3-ubyte" in names and not any(n.startswith(".") for n in names)
 
 
-def test_idx_big_endian_types(tmp_path):
-    y = np.array([1, -2, 70000], dtype=np.int32)
-    (tmp_path / "b").write_bytes(idx_bytes(y, type_code=0x0C, dtype=">i4"))
-    out = formats.read_idx(tmp_path / "b")
-    assert out.tolist() == [1, -2, 70000]
+def test_idx_paths(tmp_path):
+    assert formats.idx_files("fashion_mnist")[0] == "train-images-idx3-ubyte.gz"
+    assert formats.idx_path(tmp_path, "t10k-labels-idx1-ubyte.gz") is None
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"")
+    assert formats.idx_path(tmp_path, "t10k-labels-idx1-ubyte.gz").name == "t10k-labels-idx1-ubyte"
 
 
-def test_idx_rejects_bad_files(tmp_path):
-    (tmp_path / "bad").write_bytes(b"\x01\x02\x08\x01" + b"\x00" * 8)
-    with pytest.raises(formats.FormatError, match="magic"):
-        formats.read_idx(tmp_path / "bad")
-    short = idx_bytes(np.zeros((4, 2), np.uint8))[:-3]
-    (tmp_path / "short").write_bytes(short)
-    with pytest.raises(formats.FormatError, match="holds 5 bytes"):
-        formats.read_idx(tmp_path / "short")
-    (tmp_path / "trunc.gz").write_bytes(gzip.compress(idx_bytes(np.zeros(3, np.uint8)))[:-6])
-    with pytest.raises(formats.FormatError, match="gzip"):
-        formats.read_idx(tmp_path / "trunc.gz")
+def test_bad_idx_files_are_format_errors(tmp_path):
+    tiny_idx(tmp_path, compress=False)
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(b"\x01\x02\x08\x03" + b"\x00" * 8)
+    with pytest.raises(formats.FormatError, match="test IDX files .* not as distributed"):
+        formats.read_idx("mnist", tmp_path, "test")
+    short = idx_bytes(np.zeros((3, 28, 28), np.uint8))[:-3]
+    (tmp_path / "t10k-images-idx3-ubyte").write_bytes(short)
+    with pytest.raises(formats.FormatError, match="ganbench data download mnist"):
+        formats.read_idx("mnist", tmp_path, "test")
+    (tmp_path / "t10k-images-idx3-ubyte").unlink()
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(short)[:-6])
+    with pytest.raises(formats.FormatError, match="cannot unpack"):
+        formats.read_idx("mnist", tmp_path, "test")
 
 
 def _images(n, seed):
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8)
 
 
 @pytest.mark.parametrize("archive", [False, True])
-def test_cifar_batches_folder_and_archive(tmp_path, archive):
+def test_cifar_batches_folder_and_archive(tmp_path, archive, monkeypatch):
     train, test = _images(10, 0), _images(3, 1)
-    write_cifar(tmp_path, (train, list(range(10))), (test, [7, 8, 9]), archive=archive)
+    trust_cifar(monkeypatch, write_cifar(tmp_path, (train, list(range(10))), (test, [7, 8, 9]),
+                                         archive=archive))
     src = formats.cifar_source(tmp_path)
     assert src.name == ("cifar-10-python.tar.gz" if archive else "cifar-10-batches-py")
-    x, y = formats.read_cifar(src, formats.CIFAR_TRAIN)
-    assert x.shape == (10, 3, 32, 32) and x.dtype == np.uint8
-    assert y.tolist() == list(range(10))
+    x, y = formats.read_cifar(tmp_path, "train")
+    assert x.shape == (10, 3, 32, 32) and x.dtype == np.uint8 and y.dtype == np.int64
     # planar rows: the first 1024 bytes are the red plane, row-major
-    assert np.array_equal(x, train.transpose(0, 3, 1, 2))
-    xt, yt = formats.read_cifar(src, formats.CIFAR_TEST)
+    assert np.array_equal(x, train.transpose(0, 3, 1, 2)) and y.tolist() == list(range(10))
+    xt, yt = formats.read_cifar(tmp_path, "test")
     assert np.array_equal(xt, test.transpose(0, 3, 1, 2)) and yt.tolist() == [7, 8, 9]
+    assert formats.cifar_source(tmp_path).name == "cifar-10-batches-py"  # unpacked once
 
 
-def test_cifar_source_absent_and_bad_batch(tmp_path):
-    assert formats.cifar_source(tmp_path) is None
-    (tmp_path / "b").write_bytes(pickle.dumps({b"data": np.zeros((2, 100), np.uint8),
-                                               b"labels": [0, 1]}))
-    with pytest.raises(formats.FormatError, match="3072"):
-        formats.read_cifar(tmp_path, ("b",))
-    (tmp_path / "c").write_bytes(pickle.dumps({"data": 1}))
-    with pytest.raises(formats.FormatError, match="b'data'"):
-        formats.read_cifar(tmp_path, ("c",))
+class Boom:
+    """Unpickling this writes a file: what a hostile 'batch' could do."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (str(self.path), "w"))
+
+
+def test_cifar_files_without_their_published_checksum_are_never_unpickled(tmp_path, monkeypatch):
+    md5s = write_cifar(tmp_path, (_images(5, 0), [0] * 5), (_images(1, 1), [1]))
+    trust_cifar(monkeypatch, md5s)
+    marker = tmp_path / "pwned"
+    (tmp_path / "cifar-10-batches-py" / "data_batch_3").write_bytes(pickle.dumps(Boom(marker)))
+    with pytest.raises(formats.FormatError, match="data_batch_3 does not match its published MD5"):
+        formats.read_cifar(tmp_path, "train")
+    assert not marker.exists()
+    assert formats.cifar_source(tmp_path / "nothing") is None
+
+
+def test_cifar_archive_is_checked_before_unpacking(tmp_path, monkeypatch):
+    md5s = write_cifar(tmp_path, (_images(5, 0), [0] * 5), (_images(1, 1), [1]), archive=True)
+    trust_cifar(monkeypatch, {**md5s, "cifar-10-python.tar.gz": "0" * 32})
+    with pytest.raises(formats.FormatError, match="cifar-10-python.tar.gz does not match"):
+        formats.read_cifar(tmp_path, "test")
+    assert not (tmp_path / "cifar-10-batches-py").exists()

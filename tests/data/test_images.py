@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import torch
-from imagefiles import write_cifar, write_idx_set
+from imagefiles import trust_cifar, write_cifar, write_idx_set
 
 from ganbench import cli
 from ganbench.data import REGISTRY, images
@@ -141,11 +141,12 @@ def test_stacked_mnist(tmp_path):
 
 
 @pytest.mark.parametrize("archive", [False, True])
-def test_cifar10_loads(tmp_path, archive):
+def test_cifar10_loads(tmp_path, archive, monkeypatch):
     rng = np.random.default_rng(1)
     train = rng.integers(0, 256, size=(10, 32, 32, 3), dtype=np.uint8)
     test = rng.integers(0, 256, size=(2, 32, 32, 3), dtype=np.uint8)
-    write_cifar(tmp_path, (train, list(range(10))), (test, [4, 5]), archive=archive)
+    trust_cifar(monkeypatch, write_cifar(tmp_path, (train, list(range(10))), (test, [4, 5]),
+                                         archive=archive))
     d = REGISTRY.create("cifar10", data_dir=str(tmp_path))
     assert d.shape == (3, 32, 32) and d.num_classes == 10
     x, y = d.labeled("train")
