@@ -152,6 +152,8 @@ class _StopState:
         self.shared = None  # the parent's flag, in a worker process
         self.abandonable = False  # in setup or training: nothing half-written to lose
         self.children: list[int] = []  # worker pids, killed on a second signal
+        self.armed = False  # the grace alarm is set
+        self.alarm_was: Any = None  # (the SIGALRM handler before ours,) once ours is in
 
     @property
     def requested(self) -> bool:
@@ -169,8 +171,11 @@ def _on_stop_signal(signum: int, frame: Any, second_exits: bool) -> None:
     _STOP.signum = signum
     if _STOP.abandonable:
         # a group stops by itself before its next step; one in a long evaluation is
-        # abandoned when this alarm rings
+        # abandoned when this alarm rings (SIGALRM is ours only from now on)
+        if _STOP.alarm_was is None:
+            _STOP.alarm_was = (signal.signal(signal.SIGALRM, _on_alarm),)
         signal.setitimer(signal.ITIMER_REAL, STOP_GRACE_S)
+        _STOP.armed = True
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
@@ -191,7 +196,9 @@ def _exit_now(signum: int) -> None:
 
 def _disarm() -> None:
     _STOP.abandonable = False
-    signal.setitimer(signal.ITIMER_REAL, 0)
+    if _STOP.armed:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        _STOP.armed = False
 
 
 def _reporter(publish: Callable[[int], None]) -> Callable[[int], None]:
@@ -289,7 +296,8 @@ def run_suite(suite: Suite, root: Path, device: str = "auto", vectorize: str = "
     _STOP.reset()
     try:
         with _stop_signals():
-            bar.tick()
+            if p.todo:
+                bar.tick()
             local = list(range(len(p.todo)))
             if executor != "local" and len(p.todo) > 1 and jobs > 1:
                 local = _run_processes(p.todo, root, device, jobs, bar, ended)
@@ -315,13 +323,14 @@ def _stop_signals():
         return
     handler = functools.partial(_on_stop_signal, second_exits=True)
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    old[signal.SIGALRM] = signal.signal(signal.SIGALRM, _on_alarm)
     try:
         yield
     finally:
         _disarm()
+        if _STOP.alarm_was is not None:
+            old[signal.SIGALRM] = _STOP.alarm_was[0]
         for s, h in old.items():
-            signal.signal(s, h)
+            signal.signal(s, h if h is not None else signal.SIG_DFL)
 
 
 def _run_local(todo: list[list[RunSpec]], order: list[int], root: Path, device: str,
@@ -465,7 +474,6 @@ def _close_workers(workers: list[_Worker], wait: float) -> None:
 
 def _worker_main(conn, steps, flag, threads: int, root: str, device: str) -> None:
     """A worker process: trains the groups the parent sends until it sends None."""
-    signal.signal(signal.SIGALRM, _on_alarm)
     handler = functools.partial(_on_stop_signal, second_exits=False)  # the parent kills
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, handler)

@@ -255,6 +255,7 @@ def write_suite_record(suite: Any, root: Path | str) -> None:
     regression bands) and its runs in grid order, so that tables, reports and the
     regression check need only the results folder."""
     record = {"name": suite.name, "source": suite.source,
+              "overrides": list(getattr(suite, "overrides", ())),  # run's --set options
               "description": suite.spec.description,
               "spec": suite.spec.model_dump(mode="json"),
               "table": suite.table.model_dump(mode="json"), "check": suite.spec.check,

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from ganbench.cli import main
+from ganbench.results import read_suite_record
 from ganbench.suite import SuiteError, apply_overrides, load_suite
 
 SMOKE = Path(__file__).parents[1] / "suites" / "smoke.yaml"
@@ -87,3 +88,5 @@ def test_table_of_an_overridden_run(tmp_path, capsys):
     capsys.readouterr()
     assert main(["table", str(res / "smoke"), "--format", "markdown"]) == 0
     assert "| minimax | alternating |" in capsys.readouterr().out
+    record = read_suite_record(res / "smoke")
+    assert record["overrides"] == [o for o in over if o != "--set"]
