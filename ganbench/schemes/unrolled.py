@@ -70,7 +70,9 @@ class _Unrolled(Scheme):
         # draw in the order of Game.g_step_grads so that k = 0 is alternating bit for bit
         z = game.noise()
         needs_real = game.needs_real_for_g()
-        real = game.real() if self.k > 0 or needs_real else None
+        # the look-ahead needs every member's real batch; otherwise only the members whose
+        # objective reads one draw it (a mixed ensemble's other members must not)
+        real = game.real() if self.k > 0 else game.real_for_g()
         d_params = (lookahead_critic(game, z, real, self.k, self.differentiable)
                     if self.k > 0 else None)
         loss = game.g_loss(z, real if needs_real else None, d_params=d_params)
