@@ -288,6 +288,12 @@ def test_report_errors(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["report", str(tmp_path / "empty"), "-o", str(tmp_path / "x.html")]) == 2
     assert "no finished runs" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
+    for name in ("a", "b"):  # a results root of two suites: which one?
+        d = RunDir(tmp_path / "root", name, "r1")
+        d.write_spec({"suite": name, "run_id": "r1", "labels": {}, "config": {"seed": 0}})
+        d.write_summary({"status": "failed", "error": "x"})
+    assert main(["report", str(tmp_path / "root"), "-o", str(tmp_path / "x.html")]) == 2
+    assert "holds 2 suites" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
 
 
 def test_dirac_suite_report_draws_trajectories(tmp_path):

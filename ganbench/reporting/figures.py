@@ -245,7 +245,7 @@ def _dataset(data: SuiteData, run_id: str):
 
 
 def samples_figure(data: SuiteData, seed: int | None = None, max_points: int = 1500,
-                   panel: float = 1.05):
+                   panel: float | None = None):
     """Each table cell's final samples (samples.npz) for one seed (by default the lowest
     that finished), wrapped into blocks of whole table rows so that the grid is about as
     wide as tall; 2-D points in the objective's colour with the dataset's mode centres as
@@ -271,6 +271,8 @@ def samples_figure(data: SuiteData, seed: int | None = None, max_points: int = 1
     blocks = max(1, min(len(rows), round(math.sqrt(total * 4 / 3) / len(cols))))
     per_block = math.ceil(len(rows) / blocks)
     blocks = math.ceil(len(rows) / per_block)
+    # panels of about an inch in a large grid; a few cells get larger ones
+    panel = panel or min(1.8, max(1.05, 7.5 / (blocks * len(cols))))
     fig, axes = new_figure(per_block, blocks * len(cols), panel, panel + 0.12)
     views = {c: _view(datasets[c], [x for (_, cc), (_, x) in cells.items() if cc == c]) for c in cols
              if getattr(datasets[c], "kind", "vector") != "image"}

@@ -66,7 +66,7 @@ def e(x: object) -> str:
 
 def _inline(text: str) -> str:
     """Escape, then the markdown the tables module writes: **bold** and `code`."""
-    t = e(text)
+    t = e(text.replace("\\|", "|"))  # markdown's escaped pipes
     t = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", t)
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", t)
 
