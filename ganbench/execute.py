@@ -368,7 +368,9 @@ def _run_processes(todo: list[list[RunSpec]], root: Path, device: str, jobs: int
     in this process (those of workers that died: out of memory, killed)."""
     ctx = mp.get_context("spawn")  # not fork: a forked child of a running OpenMP pool can hang
     threads = max(1, default_jobs() // jobs)
-    steps = ctx.Array("q", len(todo), lock=False)  # each group's steps, written by its worker
+    # each group's steps, written by its worker (-1: none yet; a resumed group's first count
+    # is its checkpoint's step, which is not progress made now)
+    steps = ctx.Array("q", [-1] * len(todo), lock=False)
     flag = ctx.Value("b", 0, lock=False)  # the parent asks workers to stop
     queue = list(range(len(todo)))
     retry: list[int] = []
@@ -430,7 +432,8 @@ def _run_processes(todo: list[list[RunSpec]], root: Path, device: str, jobs: int
                 bar.drop_group(w.gi)
                 w.gi = None
         for gi in list(bar.active):
-            bar.steps(gi, steps[gi])
+            if steps[gi] >= 0:
+                bar.steps(gi, steps[gi])
         bar.tick()
 
     try:
