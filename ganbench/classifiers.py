@@ -1,5 +1,7 @@
 """Classifiers that metrics train for themselves: networks sized for the data, one fitting
-loop (Adam, early stopping on a validation split), and the cached dataset classifier.
+recipe (Adam, weight averaging, early stopping on a validation split) for one network
+(``Fitter``) or for an ensemble of them trained at once (``EnsembleFitter``: the members of
+a group of runs), and the cached dataset classifier.
 
 Two users:
 - the classifier two-sample estimate of JSD (``metrics/classifier_jsd.py``) trains a fresh
@@ -279,12 +281,17 @@ def _apply(net: nn.Module, names: list[str], x: Tensor, batch: int = 8192) -> Te
 
 
 class EnsembleFitter:
-    """``Fitter`` for E networks of one architecture at once (Krizhevsky's "one weird trick"
-    applied to members rather than layers): every parameter is stacked on a leading member
-    axis, one vmapped forward / backward and one Adam update serve all members, and each
+    """``Fitter`` for E networks of one architecture at once: every parameter is stacked on
+    a leading member axis, one vmapped forward / backward and one Adam update serve all
+    members (the parameter-free input transform, standardising and Fourier features, is
+    applied to each member's data once, not to every minibatch), and each
     member keeps its own data, generator (minibatches), optimiser moments, weight average,
-    best weights and early stopping. A member's numbers are those of its own ``Fitter``
-    recipe: the same draws from the same generator, the same Adam and EMA arithmetic.
+    best weights and early stopping. A member follows its own ``Fitter`` recipe: the same
+    initial weights, the same minibatch draws from the same generator, the same Adam and EMA
+    arithmetic. Only rounding differs (batched kernels sum in other orders, and which kernel
+    runs can depend on the number of members); training amplifies it, so a member's fit
+    equals its ``Fitter``'s, or its fit in another group, to well within the estimate's
+    noise, not bit for bit (tests/metrics/test_classifier_jsd_ensemble.py).
 
     A stopped member's weights freeze: it leaves the stacked state (its best weights are
     kept), so the members still training neither wait for it nor pay for it. Every member

@@ -68,3 +68,70 @@ def test_digit_classifier_is_accurate(tmp_path):
     assert net.test_accuracy >= 0.97
     x, y = DATASETS.create("digits").labeled("test")
     assert (net(x).argmax(-1) == y).double().mean() == pytest.approx(net.test_accuracy)
+
+
+def _member(seed, shift, n=1200):
+    """Two classes along x0, ``shift`` apart (0: nothing to learn, large: separable)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 2, generator=g)
+    y = (torch.arange(n) % 2).float()
+    x[:, 0] += shift * y
+    return (x[:800], y[:800]), (x[800:], y[800:])
+
+
+def test_ensemble_fitter_members_equal_their_own_fitters():
+    # one member with nothing to learn (stops on patience), one separable (stops on
+    # good_enough), two in between: members stop at different steps, and each one's fit is
+    # the fit its own Fitter makes (same draws, same arithmetic), whatever the others do
+    shifts = [0.0, 12.0, 1.0, 2.0]
+    data = [_member(s, sh) for s, sh in enumerate(shifts)]
+    kw = dict(batch_size=256, patience=60, good_enough=1e-3, lr=3e-3)
+
+    def net(i):
+        g = torch.Generator().manual_seed(100 + i)
+        return C.mlp(data[i][0][0], 1, g, width=16, fourier=(1.0, 4.0), fourier_features=4), g
+
+    alone = []
+    for i in range(len(data)):
+        n, g = net(i)
+        alone.append((C.Fitter(n, *data[i], g, **kw).run(400).finish(), n))
+    built = [net(i) for i in range(len(data))]
+    ens = C.EnsembleFitter([b[0] for b in built], [d[0] for d in data], [d[1] for d in data],
+                           [b[1] for b in built], **kw)
+    results = ens.run(400).finish()
+    steps = [r.steps for r in results]
+    assert len(set(steps)) >= 3 and max(steps) == 400  # stopped at different steps
+    x = torch.randn(50, 2, generator=torch.Generator().manual_seed(9))
+    for (want, n_alone), got, (n_ens, _) in zip(alone, results, built):
+        assert (got.steps, got.best_step) == (want.steps, want.best_step)
+        assert got.best_val == pytest.approx(want.best_val, abs=1e-5)
+        # the kept (best) weights are loaded, as Fitter.finish does
+        assert torch.allclose(n_ens(x), n_alone(x), atol=1e-4)
+
+
+def test_ensemble_fitter_stopped_members_freeze():
+    data = [_member(0, 0.0), _member(1, 1.5)]
+    built = [C.mlp(d[0][0], 1, torch.Generator().manual_seed(i), width=8) for i, d in
+             enumerate(data)]
+    ens = C.EnsembleFitter(built, [d[0] for d in data], [d[1] for d in data],
+                           [torch.Generator().manual_seed(i) for i in range(2)], batch_size=128,
+                           patience=1000)
+    ens.run(50)
+    ens.stop([0])
+    frozen, trained = ens.best_flat[0].clone(), ens.flat[0].clone()  # after stop: member 1
+    assert ens.active == [1]
+    ens.run(150)
+    assert ens.steps == [50, 150]
+    assert torch.equal(ens.best_flat[0], frozen)  # no update after it stopped
+    assert not torch.equal(ens.flat[0], trained)  # while member 1 trained on
+
+
+def test_ensemble_fitter_rejects_mixed_members():
+    (x, y), val = _member(0, 1.0)
+    nets = [C.mlp(x, 1, torch.Generator().manual_seed(0), width=8),
+            C.mlp(x, 1, torch.Generator().manual_seed(0), width=16)]
+    gens = [torch.Generator(), torch.Generator()]
+    with pytest.raises(ValueError, match="architecture"):
+        C.EnsembleFitter(nets, [(x, y)] * 2, [val] * 2, gens)
+    with pytest.raises(ValueError, match="shape"):
+        C.EnsembleFitter(nets[:1] * 2, [(x, y), (x[:10], y[:10])], [val] * 2, gens)

@@ -8,6 +8,12 @@ once); features of generated samples are kept in a private temporary folder for 
 other metrics evaluating the same samples (FID, KID, precision and recall then extract
 them once). ``raw`` features are not cached: recomputing them is cheaper than a file.
 
+For the members of a group (``evaluate_many``) with ``classifier`` features, the dataset
+classifier (trained once per dataset, then cached in the process and on disk) extracts the
+features of every member's generated and real samples in one batched pass, kept in memory
+for the other fidelity metrics of the same group; torch-fidelity then computes each
+member's metrics on them (through the identity extractor), as a per-member call would.
+
 - ``fid``: Heusel et al. 2017, the Frechet distance of Gaussians fitted to the features.
 - ``kid`` (+ ``kid_std``): Binkowski et al. 2018, unbiased MMD^2 with a cubic polynomial
   kernel, mean (and std) over random subsets.
@@ -42,6 +48,8 @@ from ganbench.seeding import derive
 
 _fake_dir: Path | None = None
 _last_prc: dict[tuple, dict[str, float]] = {}
+# classifier features of the last group's sample sets, by (classifier, samples) digests
+_features: dict[tuple[str, str], Tensor] = {}
 
 
 def _fake_cache() -> Path:
@@ -93,11 +101,8 @@ class _Fidelity(Metric):
         flat_pair(real, fake)  # shapes agree, finite
         feats = self._resolve(ctx.dataset, fake.ndim)
         dev = torch.device(ctx.device)
-        kw: dict = dict(cuda=dev.type == "cuda", verbose=False, save_cpu_ram=True,
-                        rng_seed=derive(ctx.seed, "fidelity") % 2**32, **flags)
         n = min(real.shape[0], fake.shape[0])
-        if flags.get("kid"):
-            kw["kid_subset_size"] = min(1000, n)
+        kw = _settings(ctx, n, flags)
         if feats == "raw":
             kw.update(feature_extractor=RAW_NAME, cache=False, batch_size=max(n, 1))
             x_real, x_fake, ident = real, fake, ""
@@ -134,6 +139,78 @@ class _Fidelity(Metric):
         if feats != "raw":
             _persist(root, store, real_name)
         return out
+
+    def compute_many(self, fakes: list[Tensor], ctxs: list[EvalContext], **flags
+                     ) -> list[dict[str, float]]:
+        """``compute`` for the members of a group. With classifier features, the dataset
+        classifier (trained once per dataset and cached) extracts the features of every
+        member's samples in one batched pass, and torch-fidelity computes each member's
+        metrics on those features."""
+        feats = self._classifier_features(fakes, ctxs)
+        if feats is None:
+            return [self.compute(f, c, **flags) for f, c in zip(fakes, ctxs)]
+        import torch_fidelity
+
+        register_extractors()
+        out = []
+        for (f_fake, f_real), ctx in zip(feats, ctxs):
+            n = min(f_real.shape[0], f_fake.shape[0])
+            kw = _settings(ctx, n, flags)
+            # the features are the input: the identity extractor passes them on
+            kw.update(feature_extractor=RAW_NAME, cache=False, batch_size=max(n, 1))
+            out.append(torch_fidelity.calculate_metrics(input1=Samples(f_fake),
+                                                        input2=Samples(f_real), **kw))
+        return out
+
+    def _classifier_features(self, fakes: list[Tensor], ctxs: list[EvalContext]
+                             ) -> list[tuple[Tensor, Tensor]] | None:
+        """(fake, real) classifier features per member, or None where the members do not all
+        use classifier features of one dataset on one device."""
+        if len(fakes) != len(ctxs):
+            raise ValueError(f"{len(fakes)} sample sets for {len(ctxs)} contexts")
+        c0 = ctxs[0] if ctxs else None
+        if c0 is None or any(self._resolve(c.dataset, f.ndim) != "classifier"
+                             or c.dataset is not c0.dataset or c.cache_dir != c0.cache_dir
+                             or torch.device(c.device) != torch.device(c0.device)
+                             for f, c in zip(fakes, ctxs)):
+            return None
+        if c0.dataset is None or not c0.dataset.num_classes:
+            raise MetricError("classifier features need a dataset with labels")
+        for f, c in zip(fakes, ctxs):
+            flat_pair(c.real, f)  # shapes agree, finite
+        from ganbench.classifiers import dataset_classifier
+
+        dev = torch.device(c0.device)
+        net = dataset_classifier(c0.dataset, cache_dir=c0.cache_dir, device=dev)
+        ident = _digest(torch.cat([p.detach().flatten().cpu()
+                                   for p in net.state_dict().values()]))
+        pairs = [((ident, _digest(f)), (ident, _digest(c.real))) for f, c in zip(fakes, ctxs)]
+        sets = {}  # distinct sample sets (members often share their real samples)
+        for (kf, kr), f, c in zip(pairs, fakes, ctxs):
+            sets.setdefault(kf, f)
+            sets.setdefault(kr, c.real)
+        todo = [k for k in sets if k not in _features]
+        if todo:
+            x = torch.cat([sets[k].float() for k in todo])
+            with torch.no_grad():
+                was = net.training
+                net.eval()
+                feats = torch.cat([net.features(x[i:i + 8192].to(dev)).double().cpu()
+                                   for i in range(0, x.shape[0], 8192)])
+                net.train(was)
+            _features.update(zip(todo, feats.split([sets[k].shape[0] for k in todo])))
+        for k in [k for k in _features if k not in sets][:max(0, len(_features) - len(sets))]:
+            del _features[k]
+        return [(_features[kf], _features[kr]) for kf, kr in pairs]
+
+
+def _settings(ctx: EvalContext, n: int, flags: dict) -> dict:
+    """calculate_metrics settings shared by every feature extractor."""
+    kw: dict = dict(cuda=torch.device(ctx.device).type == "cuda", verbose=False,
+                    save_cpu_ram=True, rng_seed=derive(ctx.seed, "fidelity") % 2**32, **flags)
+    if flags.get("kid"):
+        kw["kid_subset_size"] = min(1000, n)
+    return kw
 
 
 def _stage(store: Path, real_name: str, fake_name: str) -> Path:
@@ -177,6 +254,12 @@ class FID(_Fidelity):
 
         return {"fid": float(self.compute(fake, ctx, fid=True)[KEY_METRIC_FID])}
 
+    def evaluate_many(self, fakes, ctxs):
+        from torch_fidelity import KEY_METRIC_FID
+
+        return [{"fid": float(o[KEY_METRIC_FID])}
+                for o in self.compute_many(fakes, ctxs, fid=True)]
+
 
 @REGISTRY.register("kid", description="kernel (cubic polynomial) MMD^2 of features over random "
                    "subsets, mean and std (torch-fidelity)", reference=REF_KID)
@@ -197,6 +280,12 @@ class KID(_Fidelity):
         out = self.compute(fake, ctx, kid=True, kid_subsets=self.subsets)
         return {"kid": float(out[KEY_METRIC_KID_MEAN]), "kid_std": float(out[KEY_METRIC_KID_STD])}
 
+    def evaluate_many(self, fakes, ctxs):
+        from torch_fidelity import KEY_METRIC_KID_MEAN, KEY_METRIC_KID_STD
+
+        return [{"kid": float(o[KEY_METRIC_KID_MEAN]), "kid_std": float(o[KEY_METRIC_KID_STD])}
+                for o in self.compute_many(fakes, ctxs, kid=True, kid_subsets=self.subsets)]
+
 
 class _PRC(_Fidelity):
     band = (0.02, 0.0)
@@ -208,13 +297,21 @@ class _PRC(_Fidelity):
         self.k = neighborhood
 
     def prc(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:
-        # precision and recall come from one computation: remember the last one
-        key = (_digest(fake), _digest(ctx.real), self._resolve(ctx.dataset, fake.ndim), self.k,
-               self.weights, ctx.seed)
-        if key not in _last_prc:
-            _last_prc.clear()
-            _last_prc[key] = self.compute(fake, ctx, prc=True, prc_neighborhood=self.k)
-        return _last_prc[key]
+        return self.prc_many([fake], [ctx])[0]
+
+    def prc_many(self, fakes: list[Tensor], ctxs: list[EvalContext]) -> list[dict[str, float]]:
+        # precision and recall come from one computation: remember the last call's
+        keys = [(_digest(f), _digest(c.real), self._resolve(c.dataset, f.ndim), self.k,
+                 self.weights, c.seed, c.cache_dir) for f, c in zip(fakes, ctxs)]
+        todo = [i for i, k in enumerate(keys) if k not in _last_prc]
+        if todo:
+            new = self.compute_many([fakes[i] for i in todo], [ctxs[i] for i in todo],
+                                    prc=True, prc_neighborhood=self.k)
+            _last_prc.update(zip([keys[i] for i in todo], new))
+        out = [_last_prc[k] for k in keys]
+        for k in [k for k in _last_prc if k not in set(keys)]:
+            del _last_prc[k]
+        return out
 
 
 @REGISTRY.register("precision", description="fraction of generated samples inside the real "
@@ -228,6 +325,11 @@ class Precision(_PRC):
 
         return {"precision": float(self.prc(fake, ctx)[KEY_METRIC_PRECISION])}
 
+    def evaluate_many(self, fakes, ctxs):
+        from torch_fidelity import KEY_METRIC_PRECISION
+
+        return [{"precision": float(o[KEY_METRIC_PRECISION])} for o in self.prc_many(fakes, ctxs)]
+
 
 @REGISTRY.register("recall", description="fraction of real samples inside the generated "
                    "k-NN feature manifold (torch-fidelity)", reference=REF_PRC)
@@ -239,3 +341,8 @@ class Recall(_PRC):
         from torch_fidelity import KEY_METRIC_RECALL
 
         return {"recall": float(self.prc(fake, ctx)[KEY_METRIC_RECALL])}
+
+    def evaluate_many(self, fakes, ctxs):
+        from torch_fidelity import KEY_METRIC_RECALL
+
+        return [{"recall": float(o[KEY_METRIC_RECALL])} for o in self.prc_many(fakes, ctxs)]

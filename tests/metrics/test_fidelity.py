@@ -141,3 +141,49 @@ def test_fake_features_are_shared_between_metrics_of_one_sample_set(shared_cache
     assert calls == []  # both sample sets' features came from the cache
     REGISTRY.create("kid", features="classifier", subsets=2)(THREE.sample(300, g), ctx)
     assert calls == [300]  # new generated samples: only they are extracted
+
+
+def test_a_group_trains_the_classifier_once_and_extracts_in_one_pass(tmp_path, monkeypatch):
+    from ganbench import classifiers
+
+    # a dataset no other test uses, so its classifier is not in this process's memo
+    ds = GaussianMixture(torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]]), 0.4)
+    fits = []
+    real_fit = classifiers.fit
+    monkeypatch.setattr(classifiers, "fit", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+    g = torch.Generator().manual_seed(3)
+    real = ds.sample(400, g)
+    fakes = [ds.sample(300, g), GaussianMixture(ds.centres[:2], 0.4).sample(300, g),
+             GaussianMixture(ds.centres[:1], 0.4).sample(300, g)]
+    # members 0 and 1 share their real samples, member 2 has its own
+    ctxs = [EvalContext(real=r, dataset=ds, cache_dir=tmp_path, seed=s)
+            for r, s in ((real, 0), (real, 1), (ds.sample(400, g), 2))]
+    net = classifiers.dataset_classifier(ds, cache_dir=tmp_path)
+    assert fits == [1]
+    calls = []
+    monkeypatch.setattr(net, "features", lambda x: calls.append(len(x)) or
+                        type(net).features(net, x))
+    metrics = {name: REGISTRY.create(name, features="classifier", **kw) for name, kw in
+               (("fid", {}), ("kid", {"subsets": 5}), ("precision", {}), ("recall", {}))}
+    many = {name: m.evaluate_many(fakes, ctxs) for name, m in metrics.items()}
+    # one pass over every distinct sample set (3 fake, 2 real), shared by all four metrics
+    assert calls == [3 * 300 + 2 * 400] and fits == [1]
+    assert many["fid"][2]["fid"] > many["fid"][1]["fid"] > many["fid"][0]["fid"]
+    assert many["recall"][0]["recall"] > many["recall"][2]["recall"]
+    # each member's numbers are those of its own call (torch-fidelity's extractor path)
+    fid_mod._last_prc.clear()
+    for name, m in metrics.items():
+        for f, c, got in zip(fakes, ctxs, many[name]):
+            want = m(f, c)
+            assert got.keys() == want.keys()
+            for k in want:
+                assert got[k] == pytest.approx(want[k], rel=1e-5, abs=1e-9), (name, k)
+    assert fits == [1]
+
+
+def test_evaluate_many_with_raw_features_is_the_per_member_loop():
+    reals = [gaussian(300, [0, 0], np.eye(2), s) for s in range(2)]
+    fakes = [gaussian(300, [m, 0], np.eye(2), 10 + s) for s, m in enumerate((0.0, 1.0))]
+    ctxs = [EvalContext(real=r, seed=s) for s, r in enumerate(reals)]
+    fid = REGISTRY.create("fid")
+    assert fid.evaluate_many(fakes, ctxs) == [fid(f, c) for f, c in zip(fakes, ctxs)]
