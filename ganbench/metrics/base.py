@@ -84,6 +84,12 @@ class Entry:
 
 
 class Metric:
+    """``metric(fake, ctx)`` measures one run's samples. A metric may also define
+    ``evaluate_many(fakes, ctxs) -> list[dict]``, the same results for the members of a
+    group at once (e.g. one ensemble of fresh classifiers for all of them); the trainer uses
+    it when present and falls back to one call per member when it raises. A member's result
+    must not depend on the others in the call."""
+
     #: what ``__call__`` reports, the main entry (named like the metric) first
     entries: ClassVar[tuple[Entry, ...]] = ()
     #: direction of the main entry for a class that declares no ``entries``

@@ -32,6 +32,15 @@ The bias is negative and shrinks with n: with fewer samples the classifier is fu
 from Bayes-optimal (early stopping keeps it closer to the constant 1/2). Smooth but
 curved log-ratios in more dimensions (the 10-D row) are the slowest to learn. Compare
 estimates only at equal sample counts (suites evaluate a fixed ``evaluation.samples``).
+
+The metrics run this recipe through ``estimate_jsd_many``: the classifiers of every member
+of a group (one call of ``evaluate_many``; a single call is a group of one) train as one
+ensemble (``classifiers.EnsembleFitter``), each member with its own split, seeded weights
+and minibatches, race, early stopping and bootstrap. A member's estimate is the one it gets
+alone, and the one ``estimate_jsd`` (one ``Fitter`` at a time, kept as the reference) gets,
+up to rounding amplified by training: well within the CI (tests/metrics/
+test_classifier_jsd_ensemble.py). The speed-up is measured in benchmarks/
+test_bench_evaluation.py.
 """
 
 from __future__ import annotations
