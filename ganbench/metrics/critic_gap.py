@@ -11,6 +11,9 @@ For other objectives (WGAN, hinge, least squares, ...) the raw outputs are not l
 the number is only a calibration-sensitive score: ``critic_gap_logit_critic`` is 1.0 when
 the objective's optimal critic is log p/q (gap meaningful) and 0.0 otherwise.
 CI: a paired bootstrap over test samples (the same resample for both classifiers).
+For a group (``evaluate_many``) the fresh classifiers of all members come from one ensemble
+(``estimate_jsd_many``, shared with ``jsd_classifier``); each member's critic scores its own
+test split.
 """
 
 from __future__ import annotations

@@ -138,3 +138,20 @@ def test_the_memo_keeps_a_whole_group():
     first = m.evaluate_many(fakes, ctxs)
     assert len(J._MEMO) == 6
     assert m.evaluate_many(fakes, ctxs) == first  # all six remembered: nothing retrained
+
+
+def test_the_trainer_takes_the_batched_path(monkeypatch):
+    from ganbench.train import _measure
+
+    J._MEMO.clear()
+    fakes, ctxs = small_group(n=300)
+    for c in ctxs:
+        c.extras["critic"] = lambda x: torch.zeros(x.shape[0])
+    for name in ("jsd_classifier", "critic_gap"):
+        metric = REGISTRY.create(name, max_steps=40, patience=20, bootstrap=50)
+        # a per-member call would mean evaluate_many raised and the trainer fell back
+        monkeypatch.setattr(type(metric), "__call__", None)
+        out = _measure(metric, name, fakes, ctxs, [0, 2, 5])
+        monkeypatch.undo()
+        assert sorted(out) == [0, 2, 5]
+        assert all(isinstance(v, dict) and name in v for v in out.values()), out
