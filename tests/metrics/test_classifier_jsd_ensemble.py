@@ -155,3 +155,16 @@ def test_the_trainer_takes_the_batched_path(monkeypatch):
         monkeypatch.undo()
         assert sorted(out) == [0, 2, 5]
         assert all(isinstance(v, dict) and name in v for v in out.values()), out
+
+
+def test_images_train_one_ensemble_of_cnns():
+    g = torch.Generator().manual_seed(0)
+    blobs = torch.randn(900, 1, 8, 8, generator=g).mul(0.3).clamp(-1, 1)
+    real, same, other = blobs[:300], blobs[300:600], blobs[600:].clone()
+    other[:, :, 2:6, 2:6] += 0.5  # a bright square: separable
+    kw = dict(max_steps=150, patience=50)
+    e_same, e_other = estimate_jsd_many([real, real], [same, other], [0, 0], **kw)
+    assert e_same.model == e_other.model == "cnn"
+    assert e_same.jsd < 0.05 and e_other.jsd > 0.6
+    ref = estimate_jsd(real, same, seed=0, **kw)
+    assert ref.ci_low <= e_same.jsd <= ref.ci_high
