@@ -7,11 +7,11 @@ A mixed ensemble holds members with different objectives or regularizers. The cr
 once over every member; each distinct objective then computes the losses of its members
 (one pass per objective, no loop over members), and each distinct regularizer draws and
 penalises for its members only, from their own random streams, so that a member sees the
-same draws in the same order as when it trains alone. Extra critic passes that only some
-members need (a penalty, the relativistic generator's look at real data) are taken for
-every member and read for those; the grouping (``ganbench.grouping``) mixes objectives and
-regularizers only where the critic's forward pass has no state (no batch norm, no spectral
-norm), so those passes cannot disturb the other members."""
+same draws in the same order as when it trains alone. Critic passes that only some members
+need (a penalty, the relativistic generator's look at real data) run on those members'
+slice of the ensemble's parameters; the grouping (``ganbench.grouping``) mixes objectives
+and regularizers only where the critic's forward pass has no state (no batch norm, no
+spectral norm), so such a pass is exactly the members' own."""
 
 from __future__ import annotations
 
@@ -77,6 +77,17 @@ def partition(plugins: list[Any], keys: list[str], device: torch.device | str) -
     n = len(plugins)
     return [Part(first[k], m, torch.tensor(m, dtype=torch.long, device=device), len(m) == n)
             for k, m in members.items()]
+
+
+def _within(part: Part, outer: Part, x: Tensor) -> Tensor:
+    """Rows of ``x`` (indexed by ``outer``'s members) for the members of ``part`` (a
+    subset of ``outer``'s)."""
+    if outer.full:
+        return part.take(x)
+    if part.members == outer.members:
+        return x
+    pos = [outer.members.index(i) for i in part.members]
+    return x.index_select(0, torch.tensor(pos, device=x.device))
 
 
 def _scatter(parts: list[Part], values: list[Tensor], n: int) -> Tensor:
@@ -175,19 +186,21 @@ class Game:
         return lambda x: functional_call(self.D, d_params, (x,))
 
     # --- losses (one per member, [E]) ----------------------------------------------
-    def _penalised(self, critic: Callable[[Tensor], Tensor], part: Part
-                   ) -> Callable[[Tensor], Tensor]:
+    def _part_critic(self, d_params: Params | None, part: Part) -> Callable[[Tensor], Tensor]:
+        """The critic of a part's members only ([E_part, N, ...] -> outputs): the ensemble's
+        parameters sliced to those members, so a pass only some members need costs only
+        theirs. Exact because mixed parts exist only for critics without buffers."""
+        if part.full:
+            return self.critic(d_params)
+        params = dict(self.D.named_parameters()) if d_params is None else d_params
+        sliced = {k: v.index_select(0, part.idx) for k, v in params.items()}
+        return lambda x: functional_call(self.D, sliced, (x,))
+
+    def _penalised(self, d_params: Params | None, part: Part) -> Callable[[Tensor], Tensor]:
         """The critic as a regularizer sees it: its part's members' scores only (InfoGAN's
         extra Q columns dropped)."""
-        if part.full:
-            return lambda x: score_of(critic(x))
-        n = self.members
-
-        def sub(x: Tensor) -> Tensor:
-            full = x.new_zeros(n, *x.shape[1:]).index_put((part.idx,), x)
-            return part.take(score_of(critic(full)))
-
-        return sub
+        critic = self._part_critic(d_params, part)
+        return lambda x: score_of(critic(x))
 
     def _rand(self, part: Part):
         return self.reg_rng.rand if part.full else self.reg_rng.subset(part.members).rand
@@ -215,8 +228,8 @@ class Game:
             reg = part.plugin
             if not reg.weight:
                 continue
-            pen = reg.penalty(self._penalised(critic, part), part.take(real), part.take(fake),
-                              self._rand(part))
+            pen = reg.penalty(self._penalised(d_params, part), part.take(real),
+                              part.take(fake), self._rand(part))
             if pen is not None:
                 loss = loss + _scatter([part], [reg.weight * pen], self.members)
         return loss
@@ -226,12 +239,15 @@ class Game:
         critic = self.critic(d_params)
         d_fake = critic(self._inputs(self.generate(z, g_params)))
         d_real = None
-        if real is not None and self._real_g is not None:
-            d_real = critic(self._inputs(real, within=self._real_g))
+        need = self._real_g
+        if real is not None and need is not None:  # only the members whose objective reads it
+            d_real = self._part_critic(d_params, need)(
+                need.take(self._inputs(real, within=need)))
         values = []
         for p in self.objectives:
             reads = d_real is not None and getattr(p.plugin, "uses_real_in_g", False)
-            values.append(p.plugin.g_loss(p.take(d_fake), p.take(d_real) if reads else None))
+            values.append(p.plugin.g_loss(p.take(d_fake), _within(p, need, d_real) if reads
+                                          else None))
         return _scatter(self.objectives, values, self.members)
 
     def needs_real_for_g(self) -> bool:

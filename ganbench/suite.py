@@ -80,7 +80,7 @@ class _Strict(BaseModel):
 
 
 class OptimizerCfg(_Strict):
-    name: Literal["adam", "sgd"] = "adam"
+    name: Literal["adam", "sgd", "rmsprop"] = "adam"  # rmsprop: beta2 is its decay (alpha)
     lr_g: float = Field(1e-4, gt=0)
     lr_d: float = Field(1e-4, gt=0)
     beta1: float = Field(0.5, ge=0, lt=1)
