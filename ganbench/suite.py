@@ -444,6 +444,17 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
     tr, ev = out.get("training"), out.get("evaluation")
     if tr and ev and ev["every"] > tr["iterations"]:
         ev["every"] = tr["iterations"]
+    if tr and refs.get("model") is not None:  # a PacGAN critic scores whole packs
+        try:
+            m = refs["model"].create("models")
+        except Exception:  # already reported by resolve_plugin
+            m = None
+        per = getattr(m, "samples_per_score", 1) or 1
+        if per > 1 and tr["batch_size"] % per:
+            at = f"{path}.training.batch_size" if path else "training.batch_size"
+            problems.append((at, f"expected a multiple of the model's pack size {per} "
+                                 f"(the critic scores packs of {per} samples), got "
+                                 f"{tr['batch_size']}"))
     return out
 
 

@@ -8,8 +8,7 @@ import pytest
 
 from ganbench import baseline
 from ganbench.cli import main
-from ganbench.results import write_suite_record
-from ganbench.results import RunDir
+from ganbench.results import RunDir, write_suite_record
 from ganbench.suite import parse_suite
 
 ENV = {"python": "3.11", "torch": "2.x", "numpy": "2.x", "device": "cpu",

@@ -120,3 +120,19 @@ def test_explicit_none_regularizer(tiny_suite_dict):
 
 
 # the shipped suites (suites/ and suites/papers/) are validated in tests/test_shipped_suites.py
+
+
+def test_batch_must_split_into_packs(tiny_suite_dict):
+    import copy
+
+    import pytest
+
+    from ganbench.suite import SuiteError, parse_suite
+
+    d = copy.deepcopy(tiny_suite_dict)
+    d["base"]["model"]["pack"] = 3
+    d["base"]["training"]["batch_size"] = 32
+    with pytest.raises(SuiteError, match=r"training.batch_size.*multiple of the model's pack size 3"):
+        parse_suite(d)
+    d["base"]["training"]["batch_size"] = 33
+    assert parse_suite(d).runs
