@@ -74,20 +74,12 @@ def partition(plugins: list[Any], keys: list[str], device: torch.device | str) -
             continue
         members.setdefault(k, []).append(i)
         first.setdefault(k, p)
-    n = len(plugins)
-    return [Part(first[k], m, torch.tensor(m, dtype=torch.long, device=device), len(m) == n)
-            for k, m in members.items()]
+    return [_part(first[k], m, len(plugins), device) for k, m in members.items()]
 
 
-def _within(part: Part, outer: Part, x: Tensor) -> Tensor:
-    """Rows of ``x`` (indexed by ``outer``'s members) for the members of ``part`` (a
-    subset of ``outer``'s)."""
-    if outer.full:
-        return part.take(x)
-    if part.members == outer.members:
-        return x
-    pos = [outer.members.index(i) for i in part.members]
-    return x.index_select(0, torch.tensor(pos, device=x.device))
+def _part(plugin: Any, members: list[int], n: int, device) -> Part:
+    return Part(plugin, members, torch.tensor(members, dtype=torch.long, device=device),
+                len(members) == n)
 
 
 def _scatter(parts: list[Part], values: list[Tensor], n: int) -> Tensor:
@@ -118,13 +110,25 @@ class Game:
     packing: str | None = None  # see models/conditional.py
     num_codes: int = 0
     _real_g: Part | None = field(default=None, init=False)
+    _reg_real_g: list[Part] = field(default_factory=list, init=False)
+    _pos_real_g: dict[int, Tensor] = field(default_factory=dict, init=False)
 
     def __post_init__(self):
         need = [i for p in self.objectives if getattr(p.plugin, "uses_real_in_g", False)
                 for i in p.members]
         if need:
-            self._real_g = Part(None, sorted(need), torch.tensor(sorted(need), device=self.alive.device),
-                                len(need) == self.members)
+            self._real_g = _part(None, sorted(need), self.members, self.alive.device)
+        # derived once, not per step: the regularizer parts restricted to the members that
+        # read real data in the generator's loss, and where each objective's members sit
+        # among those
+        self._reg_real_g = self.regularizers if self._real_g is None or self._real_g.full else [
+            _part(p.plugin, [i for i in p.members if i in self._real_g.members], self.members,
+                  self.alive.device)
+            for p in self.regularizers if set(p.members) & set(self._real_g.members)]
+        self._pos_real_g = {} if self._real_g is None else {
+            id(p): torch.tensor([self._real_g.members.index(i) for i in p.members],
+                                device=self.alive.device)
+            for p in self.objectives if getattr(p.plugin, "uses_real_in_g", False)}
 
     @property
     def members(self) -> int:
@@ -205,16 +209,10 @@ class Game:
     def _rand(self, part: Part):
         return self.reg_rng.rand if part.full else self.reg_rng.subset(part.members).rand
 
-    def _inputs(self, x: Tensor, within: Part | None = None) -> Tensor:
+    def _inputs(self, x: Tensor, parts: list[Part] | None = None) -> Tensor:
         """Critic inputs after each regularizer's ``perturb`` (instance noise), for its own
-        members (and only those in ``within``, when given)."""
-        for part in self.regularizers:
-            if within is not None and not within.full:
-                keep = [i for i in part.members if i in within.members]
-                if not keep:
-                    continue
-                part = Part(part.plugin, keep, torch.tensor(keep, device=x.device),
-                            len(keep) == self.members)
+        members (``parts``: the regularizer parts to apply, default all)."""
+        for part in self.regularizers if parts is None else parts:
             x = part.put(x, part.plugin.perturb(part.take(x), self._rand(part)))
         return x
 
@@ -242,13 +240,20 @@ class Game:
         need = self._real_g
         if real is not None and need is not None:  # only the members whose objective reads it
             d_real = self._part_critic(d_params, need)(
-                need.take(self._inputs(real, within=need)))
+                need.take(self._inputs(real, self._reg_real_g)))
         values = []
         for p in self.objectives:
             reads = d_real is not None and getattr(p.plugin, "uses_real_in_g", False)
-            values.append(p.plugin.g_loss(p.take(d_fake), _within(p, need, d_real) if reads
+            values.append(p.plugin.g_loss(p.take(d_fake), self._real_rows(p, d_real) if reads
                                           else None))
         return _scatter(self.objectives, values, self.members)
+
+    def _real_rows(self, part: Part, d_real: Tensor) -> Tensor:
+        """An objective part's rows of the critic's outputs on the generator step's real
+        batch (computed for the members that read it only)."""
+        if self._real_g.full:
+            return part.take(d_real)
+        return d_real.index_select(0, self._pos_real_g[id(part)])
 
     def needs_real_for_g(self) -> bool:
         return self._real_g is not None

@@ -84,42 +84,44 @@ def _check_fraction(min_fraction: float) -> None:
         raise ValueError("min_fraction must be in [0, 1]")
 
 
+class _Thresholded(_ModeMetric):
+    """Mode metrics that report the thresholded count (min_fraction of a perfect share)."""
+
+    band = (1.0, 0.0)
+
+    def __init__(self, n_std: float = 3.0, min_fraction: float = 0.01):
+        super().__init__(n_std)
+        _check_fraction(min_fraction)
+        self.min_fraction = min_fraction
+
+    def thresholded(self, counts, n: int) -> float:
+        return thresholded_count(counts, n, self.min_fraction)
+
+
 @REGISTRY.register("modes", description="modes covered by at least one high-quality sample "
                    "(VEEGAN/PacGAN definition)", reference=VEEGAN)
-class Modes(_ModeMetric):
+class Modes(_Thresholded):
     entries = (Entry("modes", "max", "modes",
                      "a mode counts when at least one high-quality sample lands on it "
                      "(VEEGAN/PacGAN definition)"),
                THRESHOLDED)
-    band = (1.0, 0.0)
-
-    def __init__(self, n_std: float = 3.0, min_fraction: float = 0.01):
-        # min_fraction: the threshold of the modes_thresholded entry reported alongside
-        super().__init__(n_std)
-        _check_fraction(min_fraction)
-        self.min_fraction = min_fraction
+    # min_fraction: the threshold of the modes_thresholded entry reported alongside
 
     def __call__(self, fake, ctx):
         counts, _ = self.hist(fake, ctx)
         return {"modes": float((counts > 0).sum()),
-                "modes_thresholded": thresholded_count(counts, fake.shape[0], self.min_fraction)}
+                "modes_thresholded": self.thresholded(counts, fake.shape[0])}
 
 
 @REGISTRY.register("modes_thresholded", description="modes holding at least min_fraction of "
                    "a perfect generator's share of high-quality samples", reference=VEEGAN)
-class ModesThresholded(_ModeMetric):
+class ModesThresholded(_Thresholded):
     entries = (THRESHOLDED,)
-    band = (1.0, 0.0)
     default = False  # not in default metric sets: they would change existing runs' ids
-
-    def __init__(self, n_std: float = 3.0, min_fraction: float = 0.01):
-        super().__init__(n_std)
-        _check_fraction(min_fraction)
-        self.min_fraction = min_fraction
 
     def __call__(self, fake, ctx):
         counts, _ = self.hist(fake, ctx)
-        return {"modes_thresholded": thresholded_count(counts, fake.shape[0], self.min_fraction)}
+        return {"modes_thresholded": self.thresholded(counts, fake.shape[0])}
 
 
 @REGISTRY.register("hq_fraction", description="fraction of samples within n_std std of a mode",
