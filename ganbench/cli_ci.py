@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ganbench import cli
@@ -38,6 +39,13 @@ def cmd_check(a: argparse.Namespace) -> int:
 def cmd_bench(a: argparse.Namespace) -> int:
     from ganbench import bench
 
+    if a.threads is not None:
+        if a.threads < 1:
+            print(f"ganbench bench: --threads: expected an integer >= 1, got {a.threads}",
+                  file=sys.stderr)
+            return 2
+        import torch
+        torch.set_num_threads(a.threads)
     if a.suite:
         from ganbench.bench_suite import bench_suite
         from ganbench.suite import load_suite
@@ -107,6 +115,9 @@ def _parsers(sub) -> None:
                     "a time (--steps steps each)")
     be.add_argument("--max-group", type=int, default=64,
                     help="with --suite: the largest ensemble (default 64)")
+    be.add_argument("--threads", type=int, default=None,
+                    help="CPU threads of torch (default: torch's own choice); 1 separates "
+                    "what an ensemble saves in overhead from what two threads add")
     be.add_argument("--json", action="store_true")
 
 

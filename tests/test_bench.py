@@ -58,7 +58,21 @@ def test_bench_default_setup_is_the_headline_suite(monkeypatch, tmp_path):
     (["--steps", "0"], "expected --steps >= 1"),
     (["--scheme", "alternate"], "unknown scheme 'alternate'"),
     (["--model", "{name: mlp, width: [}"], "not a YAML mapping"),
+    (["--threads", "0"], "--threads: expected an integer >= 1"),
 ])
 def test_bench_bad_input_exits_2(capsys, args, words):
     assert main(["bench", "--device", "cpu", *args]) == 2
     assert words in capsys.readouterr().err
+
+
+def test_bench_threads_sets_and_reports_torch_threads(capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["bench", "--model", TINY, "--members", "1", "--steps", "1", "--warmup",
+                     "0", "--batch-size", "8", "--device", "cpu", "--threads", "1",
+                     "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["threads"] == 1
+    finally:
+        torch.set_num_threads(before)
