@@ -39,6 +39,7 @@ def verb(name: str):
 def cmd_run(a: argparse.Namespace) -> int:
     from ganbench import report, suite
     from ganbench.execute import Interrupted, run_suite
+    from ganbench.lock import LockedError
 
     s = suite.load_suite(a.suite, overrides=a.set)
     if a.dry_run:
@@ -48,7 +49,10 @@ def cmd_run(a: argparse.Namespace) -> int:
     try:
         out = run_suite(s, root, device=a.device or s.spec.device, vectorize=a.vectorize,
                         max_group=a.max_group, executor=a.executor, jobs=a.jobs,
-                        progress="lines" if a.no_progress else "auto")
+                        progress="lines" if a.no_progress else "auto", wait=a.wait,
+                        checkpoint_every_s=a.checkpoint_every)
+    except LockedError as exc:
+        raise UsageError(str(exc)) from None
     except Interrupted as stop:
         print(stop.explain("ganbench " + shlex.join(a.argv)), file=sys.stderr)
         return stop.exit_code
@@ -113,6 +117,12 @@ def parser() -> argparse.ArgumentParser:
                    help="no progress bars: a status line at most every 30 s (the default "
                         "when stdout is not a terminal)")
     r.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
+    r.add_argument("--wait", action="store_true",
+                   help="when another ganbench run holds the suite's results folder, wait for "
+                        "it to end (default: refuse, exit 2)")
+    r.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
+                   help="checkpoint at evaluations at most this often (default: the suite's "
+                        "training.checkpoint_every_s, else 60); does not change run ids")
 
     li = sub.add_parser("list", help="list registered plug-ins")
     li.add_argument("kind", nargs="?", default=None, help=f"one of: {', '.join(KINDS)}")

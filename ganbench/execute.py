@@ -30,15 +30,22 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ganbench.containment import check_name, refuse_links
 from ganbench.grouping import group_runs
+from ganbench.lock import suite_lock
 from ganbench.progress import Progress, resolve_mode
-from ganbench.results import RunDir, write_suite_record
+from ganbench.results import (
+    RunDir,
+    inspect_run,
+    remove_stale_temporaries,
+    write_suite_record,
+)
 from ganbench.suite import RunSpec, Suite
 from ganbench.train import checkpoint, finish, resolve_device, setup, train
 
@@ -76,22 +83,34 @@ def default_jobs() -> int:
 class Plan:
     todo: list[list[RunSpec]]
     skipped: list[RunSpec]
+    # run id -> why a run with results on disk is trained again (they do not verify, or
+    # the run failed)
+    redo: dict[str, str] = field(default_factory=dict)
 
 
 def plan(runs: list[RunSpec], root: Path, vectorize: str = "auto", max_group: int = 64) -> Plan:
+    """Which runs to train, in which groups. A run is skipped only when its results verify
+    (``results.inspect_run``); one whose files do not, or that failed, is trained again
+    (resuming from its checkpoint where it has one) and listed in ``redo``."""
     if vectorize not in ("auto", "off"):
         raise ValueError(f"vectorize must be 'auto' or 'off', got {vectorize!r}")
     if max_group < 1:
         raise ValueError("max_group must be >= 1")
-    skipped, pending = [], []
+    skipped, pending, redo = [], [], {}
     for r in runs:
-        (skipped if RunDir(root, r.suite, r.run_id).is_finished() else pending).append(r)
+        c = inspect_run(RunDir(root, r.suite, r.run_id).path)
+        if c.finished:
+            skipped.append(r)
+            continue
+        pending.append(r)
+        if c.state in ("invalid", "failed"):
+            redo[r.run_id] = c.reason if c.state == "invalid" else f"it failed ({c.reason})"
     if vectorize == "off":
-        return Plan([[r] for r in pending], skipped)
+        return Plan([[r] for r in pending], skipped, redo)
     todo = group_runs(pending, max_group)
     # longest first, so that parallel workers finish together
     todo.sort(key=cost_estimate, reverse=True)
-    return Plan(todo, skipped)
+    return Plan(todo, skipped, redo)
 
 
 def cost_estimate(group: list[RunSpec]) -> float:
@@ -254,6 +273,21 @@ def _record_failure(group: list[RunSpec], root: Path, exc: Exception) -> list[di
     return out
 
 
+def with_checkpoint_every(spec: RunSpec, seconds: float) -> RunSpec:
+    """The same run (same id) with another checkpoint interval."""
+    config = {**spec.config, "training": {**spec.config["training"],
+                                          "checkpoint_every_s": float(seconds)}}
+    return replace(spec, config=config)
+
+
+def run_title(spec: RunSpec) -> str:
+    return ", ".join(f"{k}={v}" for k, v in spec.labels.items()) or spec.run_id
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
 def group_label(group: list[RunSpec]) -> str:
     labels = [v for k, v in group[0].labels.items() if k != "seed"]
     return f"{', '.join(labels) or group[0].run_id} x{len(group)}"
@@ -264,21 +298,50 @@ def group_label(group: list[RunSpec]) -> str:
 
 def run_suite(suite: Suite, root: Path, device: str = "auto", vectorize: str = "auto",
               max_group: int = 64, executor: str = "local", jobs: int | None = None,
-              progress: bool | str = True) -> dict[str, Any]:
+              progress: bool | str = True, wait: bool = False,
+              checkpoint_every_s: float | None = None) -> dict[str, Any]:
     """Train every unfinished run of ``suite`` under ``root``; returns the counts.
 
     ``progress``: 'auto' (True): bars on a terminal, else status lines; 'bars', 'lines', or
     'off' (False). Raises Interrupted on SIGINT / SIGTERM (in the main thread), after
-    stopping every group as described in the module docstring."""
+    stopping every group as described in the module docstring.
+
+    The suite's folder is locked while it runs (``ganbench.lock``): another run on it
+    raises LockedError, or with ``wait`` is waited for. ``checkpoint_every_s`` replaces the
+    suite's ``training.checkpoint_every_s`` (not part of run ids)."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
     jobs = jobs or default_jobs()
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if checkpoint_every_s is not None and not 0 <= checkpoint_every_s < math.inf:
+        raise ValueError(f"the checkpoint interval must be >= 0 seconds, got {checkpoint_every_s}")
     mode = resolve_mode(progress)
-    resolve_device(device)  # fail before anything is written
+    # every check before anything is written: the device, and that the suite's folder is
+    # a plain folder below the root
+    resolve_device(device)
+    check_name(suite.name, f"{suite.source}: suite name")
+    refuse_links(Path(root), suite.name)
+    with suite_lock(Path(root) / suite.name, wait=wait):
+        return _run_locked(suite, Path(root), device, vectorize, max_group, executor, jobs,
+                           mode, checkpoint_every_s)
+
+
+def _run_locked(suite: Suite, root: Path, device: str, vectorize: str, max_group: int,
+                executor: str, jobs: int, mode: str,
+                checkpoint_every_s: float | None) -> dict[str, Any]:
+    stale = remove_stale_temporaries(root / suite.name)
+    if stale:
+        _warn(f"removed {len(stale)} temporary file(s) left by writes that were killed "
+              f"midway under {root / suite.name}")
     write_suite_record(suite, root)
-    p = plan(suite.runs, root, vectorize, max_group)
+    runs = suite.runs if checkpoint_every_s is None else \
+        [with_checkpoint_every(r, checkpoint_every_s) for r in suite.runs]
+    p = plan(runs, root, vectorize, max_group)
+    for r in runs:
+        if r.run_id in p.redo:
+            _warn(f"{suite.name}/{r.run_id} ({run_title(r)}): {p.redo[r.run_id]}; "
+                  "training it again")
     executor = choose_executor(executor, device, p.todo, jobs)
     out = {"runs": len(suite.runs), "skipped": len(p.skipped), "groups": len(p.todo),
            "done": 0, "diverged": 0, "failed": 0}
@@ -383,7 +446,8 @@ def _run_processes(todo: list[list[RunSpec]], root: Path, device: str, jobs: int
         for _ in range(min(jobs, len(todo))):
             mine, theirs = ctx.Pipe()
             proc = ctx.Process(target=_worker_main, daemon=True, name="ganbench-worker",
-                               args=(theirs, steps, flag, threads, str(root), device))
+                               args=(theirs, steps, flag, threads, str(root), device,
+                                     os.getpid()))
             proc.start()
             theirs.close()
             workers.append(_Worker(proc, mine))
@@ -475,8 +539,24 @@ def _close_workers(workers: list[_Worker], wait: float) -> None:
         w.conn.close()
 
 
-def _worker_main(conn, steps, flag, threads: int, root: str, device: str) -> None:
+def _die_with_parent(parent: int) -> None:
+    """End this worker when its parent ends, even by SIGKILL: an orphan would go on writing
+    to a results folder whose lock died with the parent (Linux: PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _worker_main(conn, steps, flag, threads: int, root: str, device: str,
+                 parent: int | None = None) -> None:
     """A worker process: trains the groups the parent sends until it sends None."""
+    if parent is not None:
+        _die_with_parent(parent)
     handler = functools.partial(_on_stop_signal, second_exits=False)  # the parent kills
     for s in (signal.SIGINT, signal.SIGTERM):
         signal.signal(s, handler)

@@ -92,6 +92,9 @@ class TrainingCfg(_Strict):
     iterations: int = Field(2000, ge=1)
     batch_size: int = Field(256, ge=2)
     ema: float = Field(0.0, ge=0, lt=1, description="EMA decay of generator weights; 0 = off")
+    # how often (seconds) to checkpoint at evaluations; None: the trainer's default. Not
+    # part of run ids (NOT_IN_RUN_ID): it changes no result
+    checkpoint_every_s: float | None = Field(None, ge=0, le=86400)
 
 
 class EvaluationCfg(_Strict):
@@ -240,7 +243,16 @@ def canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
+# config keys that change how a run is carried out, never its results: left out of run ids
+NOT_IN_RUN_ID = (("training", "checkpoint_every_s"),)
+
+
 def run_id(config: dict[str, Any]) -> str:
+    if any(isinstance(config.get(sec), dict) and key in config[sec] for sec, key in NOT_IN_RUN_ID):
+        config = {**config}
+        for sec, key in NOT_IN_RUN_ID:
+            if isinstance(config.get(sec), dict):
+                config[sec] = {k: v for k, v in config[sec].items() if k != key}
     return hashlib.sha256(canonical(config).encode()).hexdigest()[:12]
 
 
@@ -819,4 +831,11 @@ def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
         raise SuiteError(source, pydantic_problems(exc, SuiteFile)) from None
     import_plugins(spec.plugins, source, folder)  # before any plug-in name is looked up
     name = spec.name or default_name
+    from ganbench.containment import name_problem, shown  # the name becomes a folder
+
+    why = name_problem(name)
+    if why:
+        raise SuiteError(source, [("name", f"{shown(name)} {why}")] if spec.name else [
+            ("", f"the file's name gives the suite name {shown(name)}, which {why}; "
+                 "set name: in the file")])
     return Suite(name, source, spec, expand(spec, name, source))

@@ -18,7 +18,6 @@ import io
 import platform
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ from ganbench.models import REGISTRY as MODELS
 from ganbench.objectives import REGISTRY as OBJECTIVES
 from ganbench.objectives.regularizers import REGISTRY as REGULARIZERS
 from ganbench.optim import MemberOptimizer
-from ganbench.results import RunDir, atomic_write_bytes
+from ganbench.results import RunDir
 from ganbench.schemes import REGISTRY as SCHEMES
 from ganbench.seeding import MemberRandom, generator
 from ganbench.suite import RunSpec, canonical
@@ -251,7 +250,7 @@ class Session:
 
 def train_group(specs: list[RunSpec], root: Path, device: torch.device,
                 report: Callable[[int], None] | None = None, keep_checkpoint: bool = False,
-                checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> list[dict[str, Any]]:
+                checkpoint_every_s: float | None = None) -> list[dict[str, Any]]:
     """Train a group of compatible runs as one ensemble; write each run's results."""
     session = setup(specs, root, device)
     train(session, report, checkpoint_every_s)
@@ -279,19 +278,32 @@ def setup(specs: list[RunSpec], root: Path, device: torch.device,
                       diverged_at=torch.full((E,), -1, dtype=torch.long, device=device),
                       rows=[[] for _ in specs], final=[{} for _ in specs],
                       errors=[{} for _ in specs], timings=[{} for _ in specs])
-    if allow_resume and resume(session) == "damaged":
-        warnings.warn(f"checkpoints of {', '.join(s.run_id for s in specs)} do not fit their "
-                      "runs; training them from the start", stacklevel=2)
+    state, why = resume(session) if allow_resume else ("fresh", "")
+    if state == "damaged":
+        # said on stderr (every process's, workers' too), not as a Python warning
+        print(f"warning: checkpoint of {specs[0].suite}/{why}; training "
+              f"{'it' if E == 1 else f'its group of {E}'} from the start",
+              file=sys.stderr, flush=True)
         for d in dirs:
             d.checkpoint_path.unlink(missing_ok=True)
         return setup(specs, root, device, allow_resume=False)
     return session
 
 
+def checkpoint_interval(specs: list[RunSpec]) -> float:
+    """Seconds between checkpoints: the shortest ``training.checkpoint_every_s`` of the
+    group's runs, else CHECKPOINT_EVERY_S (it is not part of run ids, so runs with different
+    intervals may share a group)."""
+    given = [s.config["training"].get("checkpoint_every_s") for s in specs]
+    given = [float(v) for v in given if v is not None]
+    return min(given) if given else CHECKPOINT_EVERY_S
+
+
 def train(session: Session, report: Callable[[int], None] | None = None,
-          checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> None:
+          checkpoint_every_s: float | None = None) -> None:
     """The step loop: scheme steps, EMA, divergence tracking on the device; evaluations on
-    the schedule; checkpoints at most every ``checkpoint_every_s``.
+    the schedule; checkpoints at evaluations, at most every ``checkpoint_every_s`` (default:
+    ``checkpoint_interval`` of the runs).
 
     ``report(steps_done)`` is called before every step, where the session is whole (the
     previous step and its evaluation are complete): progress displays read it, and it may
@@ -299,6 +311,8 @@ def train(session: Session, report: Callable[[int], None] | None = None,
     game, scheme, ema = session.game, session.built.scheme, session.ema
     iterations, every = session.training["iterations"], session.evaluation["every"]
     device = session.device
+    if checkpoint_every_s is None:
+        checkpoint_every_s = checkpoint_interval(session.specs)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     t_start = last_ckpt = time.perf_counter()
@@ -316,7 +330,7 @@ def train(session: Session, report: Callable[[int], None] | None = None,
             torch.cuda.synchronize(device)
         session.train_s += time.perf_counter() - t_start
         evaluate(session, losses)
-        # checkpoints cost more than short runs gain from them: at most one a minute
+        # checkpoints cost more than short runs gain from them: by default one a minute
         if step < iterations and time.perf_counter() - last_ckpt >= checkpoint_every_s:
             checkpoint(session)
             last_ckpt = time.perf_counter()
@@ -451,37 +465,66 @@ def checkpoint(session: Session) -> None:
                  "rows": session.rows[i], "diverged_at": int(session.diverged_at[i])}
         buf = io.BytesIO()
         torch.save(state, buf)
-        atomic_write_bytes(d.checkpoint_path, buf.getvalue())
+        d.write_checkpoint(buf.getvalue())
 
 
-def resume(session: Session) -> str:
+def resume(session: Session) -> tuple[str, str]:
     """Resume when every member left a readable checkpoint of its own run at the same step.
-    Returns 'fresh' (nothing to resume), 'resumed', or 'damaged' (a checkpoint that does
-    not fit its run: the session may be half-loaded and must be rebuilt). Checkpoints hold
-    tensors and plain data only, loaded with ``weights_only``."""
+    Returns ('fresh', ''): nothing to resume; ('resumed', ''); or ('damaged', '<run id>:
+    why'): a checkpoint that does not fit its run (unreadable, keys missing, another run's,
+    a step outside the run); the session may be half-loaded and must be rebuilt.
+    Checkpoints hold tensors and plain data only, loaded with ``weights_only``."""
     paths = [d.checkpoint_path for d in session.dirs]
     if not all(p.is_file() for p in paths):
-        return "fresh"
-    try:
-        states = [torch.load(p, map_location="cpu", weights_only=True) for p in paths]
-        steps = {int(s["step"]) for s in states}
-        ok = (len(steps) == 1 and 0 < min(steps) < session.training["iterations"]
-              and all(s.get("run_id") == spec.run_id for s, spec in zip(states, session.specs))
-              and (session.ema is None) == all(s["ema"] is None for s in states))
-    except Exception:  # unreadable or of another shape: not ours to resume from
-        ok = False
-    if not ok:
-        return "damaged"
+        return "fresh", ""  # e.g. grouped otherwise than when it checkpointed: start over
+    iterations = session.training["iterations"]
+    states = []
+    for spec, p in zip(session.specs, paths):
+        try:
+            state = torch.load(p, map_location="cpu", weights_only=True)
+        except Exception as exc:  # unreadable, or holds more than tensors and plain data
+            return "damaged", f"{spec.run_id}: unreadable ({type(exc).__name__})"
+        why = _checkpoint_problem(state, spec.run_id, iterations, session.ema is not None)
+        if why:
+            return "damaged", f"{spec.run_id}: {why}"
+        states.append(state)
+    steps = {int(s["step"]) for s in states}
+    if len(steps) != 1:
+        return "damaged", (f"{session.specs[0].run_id}: its group's checkpoints are of "
+                           f"different steps ({', '.join(map(str, sorted(steps)))})")
     try:
         session.game.load_member_states(states)
         if session.ema is not None:
             session.ema.load_member_states([s["ema"] for s in states])
         rows = [list(s["rows"]) for s in states]
         diverged = torch.tensor([int(s["diverged_at"]) for s in states], device=session.device)
-    except Exception:
-        return "damaged"
+    except Exception as exc:  # tensors of other shapes, or missing parameters
+        return "damaged", (f"{session.specs[0].run_id}: its state does not fit the run's "
+                           f"networks ({type(exc).__name__})")
     session.start = session.step = steps.pop()
     session.rows = rows
     session.diverged_at = diverged
     session.game.alive.copy_(diverged < 0)
-    return "resumed"
+    return "resumed", ""
+
+
+CHECKPOINT_KEYS = ("step", "run_id", "G", "D", "opt_g", "opt_d", "rng", "ema", "rows", "diverged_at")
+
+
+def _checkpoint_problem(state: Any, run_id: str, iterations: int, has_ema: bool) -> str:
+    """Why a loaded checkpoint cannot be this run's ('' when it can)."""
+    if not isinstance(state, dict):
+        return f"expected a mapping, got {type(state).__name__}"
+    missing = [k for k in CHECKPOINT_KEYS if k not in state]
+    if missing:
+        return f"keys missing: {', '.join(missing)}"
+    if state["run_id"] != run_id:
+        return f"it is of another run ({str(state['run_id'])[:20]})"
+    step = state["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 < step < iterations:
+        return f"step {str(step)[:20]} is not inside the run's {iterations} iterations"
+    if (state["ema"] is None) == has_ema:
+        return "its EMA state does not fit the run's EMA setting"
+    if not isinstance(state["rows"], list) or not isinstance(state["diverged_at"], int):
+        return "'rows' or 'diverged_at' of the wrong type"
+    return ""
