@@ -99,7 +99,7 @@ class Game:
     objectives: list[Part]
     regularizers: list[Part]
     opt_g: MemberOptimizer
-    opt_d: MemberOptimizer
+    opt_d: MemberOptimizer | None  # None when the critic has no parameters (the VAE)
     dataset: Dataset
     data_rng: MemberRandom
     noise_rng: MemberRandom
@@ -143,7 +143,7 @@ class Game:
         return list(self.D.parameters())
 
     def objective_of(self, i: int) -> Objective:
-        return next(p.plugin for p in self.objectives if i in p.members)
+        return next((p.plugin for p in self.objectives if i in p.members), None)
 
     def regularizer_of(self, i: int) -> Regularizer | None:
         return next((p.plugin for p in self.regularizers if i in p.members), None)
@@ -180,9 +180,21 @@ class Game:
         c = self.noise_rng.randint(self.num_codes, self.batch_size)
         return pack_code(z, c, self.num_codes)
 
+    # --- the model family's hooks: one training iteration, and sampling ---------------
+    def train_step(self, scheme) -> dict[str, Tensor]:
+        """One iteration for every member; per-member losses. A GAN's scheme decides the
+        updates; a family without a critic (``ganbench.models.vae``) overrides this."""
+        return scheme.step(self)
+
+    def sample(self, z: Tensor, g_params: Params | None = None) -> Tensor:
+        """Samples at latents z (the model contract's G(z)), for evaluation."""
+        return self.G(z) if g_params is None else functional_call(self.G, g_params, (z,))
+
     # --- players as functions of (optional) parameters ----------------------------
     def generate(self, z: Tensor, g_params: Params | None = None) -> Tensor:
-        return self.G(z) if g_params is None else functional_call(self.G, g_params, (z,))
+        """The generator player's move, which the critic judges: G(z) for a GAN (the
+        adversarial autoencoder's encoder codes, ``ganbench.models.aae``)."""
+        return self.sample(z, g_params)
 
     def critic(self, d_params: Params | None = None) -> Callable[[Tensor], Tensor]:
         if d_params is None:
@@ -234,8 +246,14 @@ class Game:
 
     def g_loss(self, z: Tensor, real: Tensor | None = None, d_params: Params | None = None,
                g_params: Params | None = None) -> Tensor:
+        return self.g_loss_of(self.generate(z, g_params), real, d_params)
+
+    def g_loss_of(self, fake: Tensor, real: Tensor | None = None,
+                  d_params: Params | None = None) -> Tensor:
+        """The generator's loss on its move ``fake`` (what ``g_loss`` computes after
+        generating)."""
         critic = self.critic(d_params)
-        d_fake = critic(self._inputs(self.generate(z, g_params)))
+        d_fake = critic(self._inputs(fake))
         d_real = None
         need = self._real_g
         if real is not None and need is not None:  # only the members whose objective reads it
@@ -302,7 +320,8 @@ class Game:
     # --- per-member state (checkpoints hold one run each) ---------------------------
     def member_state(self, i: int) -> dict[str, Any]:
         return {"G": _module_slice(self.G, i), "D": _module_slice(self.D, i),
-                "opt_g": self.opt_g.member_state(i), "opt_d": self.opt_d.member_state(i),
+                "opt_g": self.opt_g.member_state(i),
+                "opt_d": None if self.opt_d is None else self.opt_d.member_state(i),
                 "rng": {name: getattr(self, f"{name}_rng").gens[i].get_state()
                         for name in RNG_STREAMS}}
 
@@ -310,7 +329,8 @@ class Game:
         _load_stacked(self.G, [s["G"] for s in states])
         _load_stacked(self.D, [s["D"] for s in states])
         self.opt_g.load_member_states([s["opt_g"] for s in states])
-        self.opt_d.load_member_states([s["opt_d"] for s in states])
+        if self.opt_d is not None:  # None: a model without a critic (the VAE)
+            self.opt_d.load_member_states([s["opt_d"] for s in states])
         for name in RNG_STREAMS:
             getattr(self, f"{name}_rng").set_state([s["rng"][name] for s in states])
 

@@ -417,6 +417,8 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
         refs[key] = None
         if key == "regularizer" and value == "none":
             continue  # explicitly none: no preset regularizer either
+        if key == "objective" and value == "none":
+            continue  # a model without a critic (VAE); the model's run_problems decide
         if value is None:
             if key != "regularizer":
                 problems.append((at, f"a {key} is required"))
@@ -453,6 +455,7 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
         packing = getattr(registry("models").get(model.name), "packing", None) if model else None
         problems += [(f"{at}[{i}]", msg) for i, msg in
                      run_metric_problems(out["evaluation"]["metrics"], packing)]
+        _check_model_fit(refs, out["evaluation"]["metrics"], path, problems)
     tr, ev = out.get("training"), out.get("evaluation")
     if tr and ev and ev["every"] > tr["iterations"]:
         ev["every"] = tr["iterations"]
@@ -468,6 +471,30 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
                                  f"(the critic scores packs of {per} samples), got "
                                  f"{tr['batch_size']}"))
     return out
+
+
+def _check_model_fit(refs: dict[str, PluginRef | None], metrics: list[dict[str, Any]],
+                     path: str, problems: list) -> None:
+    """The model's own rules (``Model.run_problems``: a VAE has no critic, so no objective)
+    and metrics that read a critic on samples, which some models lack."""
+    ref = refs.get("model")
+    try:
+        model = ref.create("models") if ref else None
+    except Exception:  # already reported by resolve_plugin
+        return
+    if model is None:
+        return
+    for key, msg in model.run_problems(refs.get("objective"), refs.get("regularizer"),
+                                       refs.get("scheme")):
+        problems.append((f"{path}.{key}" if path else key, f"model {ref.name!r}: {msg}"))
+    if model.critic_on_samples:
+        return
+    at = f"{path}.evaluation.metrics" if path else "evaluation.metrics"
+    metric_reg = registry("metrics")
+    for i, m in enumerate(metrics):
+        if "critic" in getattr(metric_reg.get(m["name"]), "needs", ()):
+            problems.append((f"{at}[{i}]", f"metric {m['name']!r} reads the training critic on "
+                                           f"samples; model {ref.name!r} has none"))
 
 
 def _check_packing(refs: dict[str, PluginRef | None], path: str, problems: list) -> None:
@@ -588,9 +615,37 @@ def _short_labels(runs: list[RunSpec]) -> list[dict[str, str]]:
         labels = {}
         for axis, raw in r.labels.items():
             ref = PluginRef.parse(raw)
-            labels[axis] = label(raw) if ref is None else ref.label(varying[(axis, ref.name)])
+            if ref is None:
+                continue
+            first = seen.setdefault((axis, ref.name), ref.params)
+            keys = varying.setdefault((axis, ref.name), set())
+            keys.update(k for k in set(first) | set(ref.params)
+                        if first.get(k) != ref.params.get(k))
+    out = []
+    for r in runs:
+        labels = {}
+        for axis, raw in r.labels.items():
+            ref = PluginRef.parse(raw)
+            if ref is None:
+                labels[axis] = label(raw)
+                continue
+            always = _always_labelled(axis, ref.name)
+            if always:  # shown with their resolved values (defaults included)
+                resolved = PluginRef.parse(r.config.get(axis)) or ref
+                ref = PluginRef(ref.name, {**ref.params, **{
+                    k: resolved.params[k] for k in always if k in resolved.params}})
+            labels[axis] = ref.label(varying[(axis, ref.name)] | always)
         out.append(labels)
     return out
+
+
+def _always_labelled(axis: str, name: str) -> set[str]:
+    """Parameters a plug-in names in every label (its registry entry's ``label_params``:
+    what a reader must know of a row, e.g. whether a VAE's samples are means or draws)."""
+    kind = PLUGIN_KEYS.get(axis)
+    if kind is None or name not in registry(kind):
+        return set()
+    return set(registry(kind).entry(name).meta.get("label_params", ()))
 
 
 def _where_path(path: str, where: str, over: dict) -> str:

@@ -131,12 +131,13 @@ def build(specs: list[RunSpec], device: torch.device) -> Built:
     common = dict(kind=cfg["optimizer"]["name"], **getattr(scheme, "optimizer_options", {}),
                   **{k: [o[k] for o in opts] for k in ("beta1", "beta2", "momentum")})
     opt_g = MemberOptimizer(list(G.parameters()), [o["lr_g"] for o in opts], **common)
-    opt_d = MemberOptimizer(list(D.parameters()), [o["lr_d"] for o in opts], **common)
+    d_params = list(D.parameters())  # none for a model without a critic (the VAE)
+    opt_d = MemberOptimizer(d_params, [o["lr_d"] for o in opts], **common) if d_params else None
     keyed = {k: [canonical(s.config[k]) for s in specs] for k in ("objective", "regularizer")}
     objectives = _instances(OBJECTIVES, [s.config["objective"] for s in specs], keyed["objective"])
     regularizers = _instances(REGULARIZERS, [s.config["regularizer"] for s in specs],
                               keyed["regularizer"])
-    game = Game(G=G, D=D, objectives=partition(objectives, keyed["objective"], device),
+    game = model.game_class(G=G, D=D, objectives=partition(objectives, keyed["objective"], device),
                 regularizers=partition(regularizers, keyed["regularizer"], device),
                 opt_g=opt_g, opt_d=opt_d,
                 dataset=dataset, data_rng=MemberRandom(seeds, "data", device),
@@ -319,7 +320,7 @@ def train(session: Session, report: Callable[[int], None] | None = None,
     for it in range(session.start, iterations):
         if report is not None:
             report(it)
-        losses = scheme.step(game)
+        losses = game.train_step(scheme)
         if ema is not None:
             ema.update(game.g_params)
         _track_divergence(session, losses, it + 1)
@@ -356,7 +357,7 @@ def generated(session: Session) -> tuple[Tensor, Tensor]:
     game = session.game
     with torch.no_grad():
         params = None if session.ema is None else session.ema.params(game.G)
-        packed = game.generate(session.z_eval, params).float().cpu()
+        packed = game.sample(session.z_eval, params).float().cpu()
     return packed, session.built.samples(packed)
 
 

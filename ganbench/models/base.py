@@ -4,12 +4,19 @@
 samples [E, N, *shape]; ``critic(shape, gens)`` maps [E, N, *shape] to raw outputs [E, N]
 (to [E, N / m] when it scores packs of m samples: ``samples_per_score = m``).
 ``gens`` holds one seeded CPU generator per member, used only for initialisation.
+
+A model *family* that trains otherwise than a GAN (the VAE, the adversarial autoencoder)
+brings its own ``game_class``: a ``ganbench.game.Game`` whose ``train_step`` and
+``sample`` say how one iteration and sampling are done, and declares in ``run_problems``
+which objectives, regularizers and schemes it can train with (checked with the suite).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from ganbench.game import Game
 
 
 class Model:
@@ -24,6 +31,22 @@ class Model:
     #: the run's regularizer name, set by the trainer before building (a critic may pick
     #: its normalisation by it: no batch norm under a per-sample gradient penalty)
     regularizer: str | None = None
+    #: the Game the trainer builds (how one iteration and sampling are done)
+    game_class: type[Game] = Game
+    #: whether the run plays a GAN game, so names an objective (False: a likelihood model,
+    #: such as the VAE, whose runs name ``objective: none``)
+    adversarial: bool = True
+    #: whether the critic reads samples (False when it judges latent codes, as the
+    #: adversarial autoencoder's, or there is none): metrics that read it do not apply
+    critic_on_samples: bool = True
+
+    def run_problems(self, objective, regularizer, scheme) -> list[tuple[str, str]]:
+        """(run key, message) for each plug-in this model cannot train with (the run's
+        ``PluginRef``s; objective and regularizer may be None)."""
+        if self.adversarial and objective is None:
+            return [("objective", "this model trains against a critic: name an objective "
+                                  "('none' is for models without one, such as vae)")]
+        return []
 
     def bind(self, dataset) -> None:
         """Learn what the model needs from the dataset (shape, classes) before building."""
