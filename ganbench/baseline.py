@@ -28,7 +28,9 @@ from ganbench.results import (
     dumps,
     load_results,
     metric_columns,
+    not_counted,
     read_suite_record,
+    warn_not_counted,
 )
 from ganbench.suite import RunSpec
 
@@ -165,7 +167,10 @@ def summarise(results_dir: Path | str) -> dict[str, Any]:
                 del m["missing"]
     return {"format": FORMAT, "suite": suites[0], "check": overrides,
             "environment": _environment(root, [r for r in df["run_id"]]),
-            "groups": dict(sorted(groups.items()))}
+            "groups": dict(sorted(groups.items())),
+            # runs of the suite not counted (unreadable, unfinished): the check fails on
+            # those the baseline has
+            "not_counted": not_counted(root)}
 
 
 def _compared_entries(evaluated: list[str]) -> dict[str, tuple[str, Any]]:
@@ -184,7 +189,9 @@ def _compared_entries(evaluated: list[str]) -> dict[str, tuple[str, Any]]:
 
 def record(results_dir: Path | str, out: Path | str) -> dict[str, Any]:
     """Write the baseline of a suite's results to ``out`` (atomically) and return it."""
+    warn_not_counted(results_dir)
     base = summarise(results_dir)
+    base.pop("not_counted", None)  # a property of these results, not of the expectation
     if not base["groups"]:
         raise ValueError(f"{results_dir}: no finished run with a spec.yaml to record")
     base["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

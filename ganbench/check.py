@@ -249,8 +249,14 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], alpha: float = 0.
     pairs, changed = _match(base_groups, now_groups)
     rows: list[Row] = []
     tested: list[tuple[Row, Welch]] = []
+    lost_runs = current.get("not_counted") or {}
     for key, bg in sorted(base_groups.items(), key=lambda kv: group_title(kv[1]["labels"])):
         title = group_title(bg["labels"])
+        lost = [f"seed {r.get('seed')}: run {r['run_id']} {lost_runs[r['run_id']]}"
+                for r in bg["runs"] if r.get("run_id") in lost_runs]
+        if lost:  # a baseline run the fresh results lack or cannot read
+            rows.append(Row(group=title, key=key, metric="(runs)", verdict="MISSING",
+                            note="; ".join(lost), n_baseline=len(bg["runs"])))
         if key not in pairs:
             rows.append(Row(group=title, key=key, metric="(group)", verdict="MISSING",
                             note="group not in the fresh results",

@@ -8,7 +8,7 @@ from typing import Any
 
 from ganbench import textfmt
 from ganbench.registry import KINDS, registry, unknown_message
-from ganbench.results import ordered_results, read_suite_record
+from ganbench.results import ordered_results, read_suite_record, warn_not_counted
 from ganbench.suite import Suite
 
 
@@ -40,6 +40,7 @@ def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = N
                 columns: list[str] | None = None, metrics: list[str] | None = None) -> str:
     from ganbench.tables import recorded_context, render
 
+    warn_not_counted(results_dir)  # runs whose files do not verify: said, never dropped silently
     df = ordered_results(results_dir)
     record = read_suite_record(results_dir)
     meta = record.get("table", {})

@@ -21,6 +21,7 @@ import json
 import math
 import os
 import re
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,6 +305,23 @@ def results_problems(results_dir: Path | str) -> list[RunCheck]:
         elif c.state in ("unfinished", "failed"):
             out.append(c)
     return out
+
+
+def not_counted(results_dir: Path | str) -> dict[str, str]:
+    """run id -> why it is not counted, for every run of ``results_problems`` but failed
+    ones (those count, as failed): for the regression check, which fails on a run of the
+    baseline that the fresh results lack or cannot read."""
+    return {c.run_id: f"{c.state}: {c.reason}" for c in results_problems(results_dir)
+            if c.state != "failed"}
+
+
+def warn_not_counted(results_dir: Path | str) -> list[RunCheck]:
+    """Say on stderr which run folders hold results that do not verify (the tables and the
+    baseline leave them out; n/N shows the gap). Returns them."""
+    bad = [c for c in results_problems(results_dir) if c.state == "invalid"]
+    for line in describe_problems(bad):
+        print(f"warning: not counted: {line}", file=sys.stderr)
+    return bad
 
 
 def describe_problems(problems: list[RunCheck], limit: int = 10) -> list[str]:
