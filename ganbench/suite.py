@@ -29,16 +29,16 @@ import copy
 import hashlib
 import itertools
 import json
+import math
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ganbench import published
+from ganbench import published, strict_yaml
 from ganbench.registry import (
     PluginImportError,
     RegistryError,
@@ -57,40 +57,69 @@ PLUGIN_KEYS = {  # run-config key -> registry kind
 }
 RUN_KEYS = [*PLUGIN_KEYS, "optimizer", "training", "evaluation", "seed"]
 
+# Upper bounds: generous for any GAN experiment, low enough that a typo (an extra zero, a
+# unit slip) is caught when the suite is read rather than by hours of training, an
+# out-of-memory crash, or a grid too large to list.
+MAX_ITERATIONS = 10**7  # 20x stacked MNIST's 500k
+MAX_BATCH = 65536
+MAX_SAMPLES = 10**6  # evaluation samples: 20x FID's customary 50k
+MAX_LR = 10.0
+MAX_SEED = 2**32 - 1  # numpy's seed range
+MAX_RUNS = 10_000  # runs one suite expands into
+# plug-in parameters: named sizes, and a ceiling for any other number (1e300 is a typo)
+MAX_PARAM = {"latent_dim": 65536, "width": 65536, "critic_width": 65536, "depth": 1000}
+MAX_NUMBER = 1e9
+show = strict_yaml.show  # how a value is echoed in a message: cut to ~80 characters
+
 
 class SuiteError(Exception):
     """Invalid suite: a list of (key path, message), reported against one file."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]):
         self.source = source
-        self.problems = problems
+        # bounded, whatever the file held: a key path or message is cut short
+        self.problems = [(_cut(p, 200), _cut(m, 2000)) for p, m in problems]
         super().__init__(str(self))
 
     def __str__(self) -> str:
         lines = [f"{self.source}: {p}: {m}" if p else f"{self.source}: {m}"
                  for p, m in self.problems]
-        return "invalid suite\n" + "\n".join("  " + line for line in lines)
+        return _listing(lines)
+
+
+MAX_LISTED = 40  # problems printed; a grid can repeat one mistake in every run
+
+
+def _listing(lines: list[str]) -> str:
+    more = len(lines) - MAX_LISTED
+    lines = lines[:MAX_LISTED] + ([f"... and {more} more"] if more > 0 else [])
+    return "invalid suite\n" + "\n".join("  " + line for line in lines)
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[:n - 3] + "..."
 
 
 # --- fixed sections ------------------------------------------------------------------
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    # strict: "100" or true is not a number; a number must be finite
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class OptimizerCfg(_Strict):
     name: Literal["adam", "sgd", "rmsprop"] = "adam"  # rmsprop: beta2 is its decay (alpha)
-    lr_g: float = Field(1e-4, gt=0)
-    lr_d: float = Field(1e-4, gt=0)
+    lr_g: float = Field(1e-4, gt=0, le=MAX_LR)
+    lr_d: float = Field(1e-4, gt=0, le=MAX_LR)
     beta1: float = Field(0.5, ge=0, lt=1)
     beta2: float = Field(0.999, ge=0, lt=1)
     momentum: float = Field(0.0, ge=0, lt=1)
 
 
 class TrainingCfg(_Strict):
-    iterations: int = Field(2000, ge=1)
-    batch_size: int = Field(256, ge=2)
+    iterations: int = Field(2000, ge=1, le=MAX_ITERATIONS)
+    batch_size: int = Field(256, ge=2, le=MAX_BATCH)
     ema: float = Field(0.0, ge=0, lt=1, description="EMA decay of generator weights; 0 = off")
     # how often (seconds) to checkpoint at evaluations; None: the trainer's default. Not
     # part of run ids (NOT_IN_RUN_ID): it changes no result
@@ -98,8 +127,8 @@ class TrainingCfg(_Strict):
 
 
 class EvaluationCfg(_Strict):
-    every: int = Field(500, ge=1)
-    samples: int = Field(2500, ge=10)
+    every: int = Field(500, ge=1, le=MAX_ITERATIONS)
+    samples: int = Field(2500, ge=10, le=MAX_SAMPLES)
     metrics: list[str | dict[str, Any]] | None = None
 
 
@@ -276,12 +305,34 @@ def split_ref(value: Any, path: str, problems: list) -> PluginRef | None:
     """PluginRef.parse, reporting a value that spells no reference."""
     ref = PluginRef.parse(value)
     if ref is None:
-        problems.append((path, f"expected a name or a mapping with 'name', got {value!r}"))
+        problems.append((path, f"expected a name or a mapping with 'name', got {show(value)}"))
     return ref
 
 
+def number_problem(name: str, value: Any) -> str | None:
+    """What is wrong with the numbers in a plug-in parameter's value (lists and mappings
+    included): each must be finite and within MAX_PARAM[name], else MAX_NUMBER."""
+    limit = MAX_PARAM.get(name, MAX_NUMBER)
+    if isinstance(value, (list, tuple)):
+        return next((p for v in value[:10_000] if (p := number_problem(name, v))), None)
+    if isinstance(value, dict):
+        return next((p for k, v in value.items() if (p := number_problem(str(k), v))), None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"expected a finite number, got {show(value)}"
+    if abs(value) > limit:
+        return f"expected a number of magnitude at most {limit:g}, got {show(value)}"
+    return None
+
+
 def check_param(name: str, value: Any, default: Any, path: str, problems: list) -> Any:
-    """Coerce ``value`` to the type of the parameter's default (int -> float is allowed)."""
+    """Coerce ``value`` to the type of the parameter's default (int -> float is allowed);
+    numbers must be finite and bounded (``number_problem``)."""
+    bad = number_problem(name, value)
+    if bad:
+        problems.append((f"{path}.{name}", bad))
+        return value
     if default is None:
         return value
     if isinstance(default, bool):
@@ -306,7 +357,7 @@ def check_param(name: str, value: Any, default: Any, path: str, problems: list) 
         want = "a list"
     else:
         return value
-    problems.append((f"{path}.{name}", f"expected {want}, got {value!r}"))
+    problems.append((f"{path}.{name}", f"expected {want}, got {show(value)}"))
     return value
 
 
@@ -317,8 +368,9 @@ def resolve_plugin(kind: str, value: Any, path: str, problems: list) -> PluginRe
         return None
     name, given = ref.name, ref.params
     reg = registry(kind)
-    if name not in reg:
-        problems.append((path, unknown_message(kind.rstrip("s"), name, reg.names())))
+    if name not in reg:  # (a name echoed in full could be a megabyte)
+        shown = name if len(name) <= strict_yaml.SHOW_CHARS else name[:40] + "..."
+        problems.append((path, unknown_message(kind.rstrip("s"), shown, reg.names())))
         return None
     entry = reg.entry(name)
     defaults = entry.params()
@@ -442,12 +494,14 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any
             problems += pydantic_problems(exc, model, at)
             out[key] = None
     seed = raw.get("seed", 0)
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        problems.append((f"{path}.seed" if path else "seed", f"expected an integer >= 0, got {seed!r}"))
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        problems.append((f"{path}.seed" if path else "seed",
+                         f"expected an integer >= 0 (at most {MAX_SEED}), got {show(seed)}"))
     out["seed"] = seed
     if out.get("evaluation") is not None and refs["dataset"] is not None:
         at = f"{path}.evaluation.metrics" if path else "evaluation.metrics"
-        metrics = resolve_metrics(refs["dataset"], out["evaluation"]["metrics"], at, problems)
+        metrics = resolve_metrics(refs["dataset"], out["evaluation"]["metrics"], at, problems,
+                                  out["evaluation"]["samples"])
         out["evaluation"]["metrics"] = [m.to_config() for m in metrics]
         from ganbench.metrics.registry import run_metric_problems
 
@@ -511,9 +565,10 @@ def _check_packing(refs: dict[str, PluginRef | None], path: str, problems: list)
 
 
 def resolve_metrics(dataset: PluginRef, given: list[Any] | None, path: str,
-                    problems: list) -> list[PluginRef]:
+                    problems: list, samples: int | None = None) -> list[PluginRef]:
     """The metrics to evaluate (the dataset's defaults when ``given`` is None), checked
-    against the dataset."""
+    against the dataset and the number of evaluation ``samples``: a metric that cannot
+    measure this run is an error now, not an empty value after training."""
     reg = registry("metrics")
     try:
         ds = dataset.create("datasets")
@@ -521,13 +576,22 @@ def resolve_metrics(dataset: PluginRef, given: list[Any] | None, path: str,
         return []
     if given is None:  # defaults that apply to this dataset
         given = [e.name for e in reg.entries()
-                 if getattr(e.obj, "default", False) and e.create().applies(ds) is None]
+                 if getattr(e.obj, "default", False) and e.create().applies(ds) is None
+                 and (samples is None or samples >= getattr(e.obj, "min_samples", 0))]
     out = []
     for i, m in enumerate(given):
+        n_before = len(problems)
         r = resolve_plugin("metrics", m, f"{path}[{i}]", problems)
         if r is None:
             continue
-        why = r.create("metrics").applies(ds)
+        if len(problems) > n_before:  # its parameters are wrong: it cannot be built
+            out.append(r)
+            continue
+        metric = r.create("metrics")
+        why = metric.applies(ds)
+        least = getattr(metric, "min_samples", 0)
+        if not why and samples is not None and samples < least:
+            why = (f"needs at least {least} samples per side; evaluation.samples is {samples}")
         if why:
             problems.append((f"{path}[{i}]", f"metric {r.name!r} {why}"))
         out.append(r)
@@ -536,7 +600,9 @@ def resolve_metrics(dataset: PluginRef, given: list[Any] | None, path: str,
 
 def _merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
-    for k, v in over.items():
+    # whole sections first, then dotted keys into them (shallowest first): a dotted key is
+    # never undone by its section written after it
+    for k, v in sorted(over.items(), key=lambda kv: kv[0].count(".")):
         if "." in k:
             _set_path(out, k, copy.deepcopy(v))
         else:
@@ -552,8 +618,13 @@ def expand(spec: SuiteFile, name: str, source: str) -> list[RunSpec]:
             problems.append((f"grid.{axis}", unknown_message("run key", axis.split('.')[0], RUN_KEYS)))
         if not values:
             problems.append((f"grid.{axis}", "expected a non-empty list of values"))
+    problems += _conflicts({a: v for a, v in spec.grid.items()}, "grid", axes=True)
+    problems += _conflicts(spec.base, "base")
+    for ci, case in enumerate(spec.cases):
+        problems += _conflicts(case, f"cases[{ci}]")
     if problems:
         raise SuiteError(source, problems)
+    _check_run_count(spec, source)
 
     label_axes = list(dict.fromkeys([*spec.grid, *spec.table.rows, *spec.table.columns]))
     points: list[tuple[str, dict]] = []  # (where, overrides)
@@ -563,7 +634,7 @@ def expand(spec: SuiteFile, name: str, source: str) -> list[RunSpec]:
         where = ", ".join(f"grid.{a}[{i}]" for a, i in zip(axes, combo))
         points.append((where, over))
     for ci, case in enumerate(spec.cases):
-        open_axes = [a for a in axes if a not in case and a.split(".")[0] not in case]
+        open_axes = _open_axes(axes, case)
         for combo in itertools.product(*(range(len(spec.grid[a])) for a in open_axes)):
             over = {a: spec.grid[a][i] for a, i in zip(open_axes, combo)}
             over.update(case)
@@ -596,23 +667,65 @@ def expand(spec: SuiteFile, name: str, source: str) -> list[RunSpec]:
     return runs
 
 
+def _open_axes(axes: list[str], case: dict[str, Any]) -> list[str]:
+    """The grid axes a case leaves open (it is crossed with them)."""
+    return [a for a in axes if a not in case and a.split(".")[0] not in case]
+
+
+def _check_run_count(spec: SuiteFile, source: str) -> None:
+    """At most MAX_RUNS runs, counted before anything is expanded (a typo in a seed list
+    must not allocate millions of configs first)."""
+    sizes = {a: len(v) for a, v in spec.grid.items()}
+    n_grid = math.prod(sizes.values())
+    n = n_grid + sum(math.prod(sizes[a] for a in _open_axes(list(sizes), c)) for c in spec.cases)
+    if n > MAX_RUNS:
+        where = "grid" if n_grid > MAX_RUNS else "cases"
+        raise SuiteError(source, [(where, f"the suite expands into {n} runs; at most "
+                                          f"{MAX_RUNS} per suite (split it into several)")])
+
+
+def _sets(value: Any, parts: list[str]) -> bool:
+    """Whether ``value`` (a section or plug-in mapping) gives the field at ``parts``."""
+    node = value
+    for k in parts:
+        if not isinstance(node, dict):
+            return False
+        params = node.get("params")
+        if k in node:
+            node = node[k]
+        elif isinstance(params, dict) and k in params:
+            node = params[k]
+        else:
+            return False
+    return True
+
+
+def _conflicts(mapping: dict[str, Any], where: str, axes: bool = False) -> list[tuple[str, str]]:
+    """A key and a dotted key inside it that both set one field (``optimizer: {lr_g: ..}``
+    and ``optimizer.lr_g``): which one wins would depend on their order. For grid axes the
+    values are lists, and any of them setting the field is a conflict."""
+    out = []
+    for key in mapping:
+        parts = key.split(".")
+        for cut in range(1, len(parts)):
+            parent = ".".join(parts[:cut])
+            if parent not in mapping:
+                continue
+            values = mapping[parent] if axes and isinstance(mapping[parent], list) else [mapping[parent]]
+            if any(_sets(v, parts[cut:]) for v in values):
+                what = "grid axis" if axes else "key"
+                out.append((f"{where}.{key}", f"sets the same field as the {what} {parent!r}, "
+                                              f"which already gives {'.'.join(parts[cut:])!r}; "
+                                              "give it in one place"))
+    return out
+
+
 def _short_labels(runs: list[RunSpec]) -> list[dict[str, str]]:
     """Label each axis value by its name plus only the parameters that tell apart runs
     sharing that name ('unrolled(k=5)' but plain 'mlp_infogan')."""
     varying: dict[tuple[str, str], set[str]] = {}
     seen: dict[tuple[str, str], dict[str, Any]] = {}
     for r in runs:
-        for axis, raw in r.labels.items():
-            ref = PluginRef.parse(raw)
-            if ref is None:
-                continue
-            first = seen.setdefault((axis, ref.name), ref.params)
-            keys = varying.setdefault((axis, ref.name), set())
-            keys.update(k for k in set(first) | set(ref.params)
-                        if first.get(k) != ref.params.get(k))
-    out = []
-    for r in runs:
-        labels = {}
         for axis, raw in r.labels.items():
             ref = PluginRef.parse(raw)
             if ref is None:
@@ -677,12 +790,17 @@ def _check_table(spec: SuiteFile, axes: list[str], runs: list[RunSpec], source: 
             if m not in reported:
                 problems.append((f"table.metrics[{i}]",
                                  unknown_message("evaluated metric", m, reported)))
+    evaluated = list(dict.fromkeys(m.name for r in runs for m in r.metrics()))
     for metric in spec.check:
         if metric not in registry("metrics"):
             problems.append((f"check.{metric}", unknown_message("metric", metric, registry("metrics").names())))
-        for key in spec.check[metric]:
+        elif metric not in evaluated:  # a band nothing uses is a typo or a stale entry
+            problems.append((f"check.{metric}", unknown_message("evaluated metric", metric, evaluated)))
+        for key, value in spec.check[metric].items():
             if key not in ("abs", "rel"):  # the band of the regression check (baseline.py)
                 problems.append((f"check.{metric}.{key}", unknown_message("key", key, ["abs", "rel"])))
+            elif value < 0:  # (pydantic made it a finite number)
+                problems.append((f"check.{metric}.{key}", f"expected a band >= 0, got {show(value)}"))
     if problems:
         raise SuiteError(source, problems)
 
@@ -724,6 +842,8 @@ def pydantic_problems(exc: ValidationError, model: type[BaseModel], prefix: str 
             fields = _fields_at(model, loc[:-1])
             if fields is not None:
                 msg = unknown_message("key", str(loc[-1]), fields)
+        elif err["type"] != "missing" and "input" in err:
+            msg += f", got {show(err['input'])}"  # what was given, cut short
         out.append((path, msg))
     return out
 
@@ -755,10 +875,13 @@ def load_suite(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
     source = str(path)
     if not path.is_file():
         raise SuiteError(source, [("", "no such suite file")])
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SuiteError(source, [("", f"not valid YAML: {exc}")]) from None
+    try:  # strict and bounded: duplicate keys, alias bombs, non-UTF-8 bytes are errors
+        with path.open("rb") as f:
+            raw = strict_yaml.load(f.read(strict_yaml.MAX_BYTES + 1))
+    except OSError as exc:
+        raise SuiteError(source, [("", f"cannot read it ({exc.strerror or exc})")]) from None
+    except strict_yaml.YAMLProblem as exc:
+        raise SuiteError(source, [(exc.path, exc.message)]) from None
     if not overrides or not isinstance(raw, dict):
         return parse_suite(raw, source, default_name=path.stem, folder=path.parent)
     raw, targets, problems = apply_overrides(raw, overrides)
@@ -789,7 +912,7 @@ class SourcedSuiteError(SuiteError):
     def __str__(self) -> str:
         lines = [f"{s}: {p}: {m}" if p else f"{s}: {m}"
                  for s, (p, m) in zip(self.sources, self.problems)]
-        return "invalid suite\n" + "\n".join("  " + line for line in lines)
+        return _listing(lines)
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]
@@ -811,9 +934,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]
             problems.append((src, "", "expected KEY=VALUE, e.g. training.iterations=500"))
             continue
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            problems.append((src, "", f"the value is not valid YAML: {exc}"))
+            value = strict_yaml.load(text)
+        except strict_yaml.YAMLProblem as exc:
+            problems.append((src, "", f"the value: {exc}"))
             continue
         if parts[0] not in SuiteFile.model_fields:
             parts = ["base", *parts]
@@ -842,7 +965,7 @@ def _set_in(node: Any, parts: list[str], value: Any) -> str | None:
                 return f"{'.'.join(parts[:i]) or 'this'} is a list of {len(node)}; no item {k!r}"
             k = int(k)
         elif not isinstance(node, dict):
-            return f"{'.'.join(parts[:i])} is a value ({node!r}), not a section"
+            return f"{'.'.join(parts[:i])} is a value ({show(node)}), not a section"
         if last:
             node[k] = value
             return None

@@ -57,6 +57,8 @@ NEEDS: dict[str, str] = {
               "mlp_conditional)",
     "q_head": "InfoGAN's packed samples and a critic with a Q head (ctx.extras['packed']; an "
               "InfoGAN model, e.g. mlp_infogan)",
+    "plain_critic": "a critic that scores samples alone (a conditional model's critic also "
+                    "reads the class labels)",
 }
 
 
@@ -64,6 +66,8 @@ def run_supplies(packing: str | None, training: bool = True) -> set[str]:
     """The needs a run meets, from its model's ``packing`` ("label", "code" or None): what
     the trainer puts into ``EvalContext.extras`` (train.evaluate_member)."""
     out = {"critic"} if training else set()
+    if training and packing != "label":
+        out.add("plain_critic")
     if packing == "label":
         out |= {"codes", "labels"}
     elif packing == "code":
@@ -98,6 +102,9 @@ class Metric:
     needs: ClassVar[frozenset[str]] = frozenset()
     #: practical-significance band used by the regression check (absolute, relative)
     band: tuple[float, float] = (0.0, 0.05)
+    #: fewest samples per side it can measure (checked against a suite's
+    #: evaluation.samples before anything runs)
+    min_samples: ClassVar[int] = 2
     #: evaluated by default where it applies
     default: bool = False
 

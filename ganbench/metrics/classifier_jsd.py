@@ -288,6 +288,9 @@ class FreshClassifierMetric(Metric):
     """A metric built on the fresh real-vs-fake classifier (``cached_estimate``): metrics
     with equal settings share one estimate per sample set."""
 
+    # _prepare's requirement: min_test (20) held-out samples in the test fraction
+    min_samples = math.ceil(20 / FRACTIONS[2])
+
     def __init__(self, max_steps: int = 3000, patience: int = 300, bootstrap: int = 1000):
         if max_steps < 1 or patience < 1 or bootstrap < 10:
             raise ValueError("needs max_steps >= 1, patience >= 1, bootstrap >= 10")

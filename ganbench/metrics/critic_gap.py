@@ -58,7 +58,7 @@ class CriticGap(FreshClassifierMetric):
                Entry("critic_gap_fresh_bce", None, "nats", "test BCE of the fresh classifier"),
                Entry("critic_gap_logit_critic", None, "",
                      "1 when the objective's optimal critic is a logit (gap meaningful)"))
-    needs = frozenset({"critic"})
+    needs = frozenset({"critic", "plain_critic"})
     band = (0.02, 0.2)
 
     def __call__(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:

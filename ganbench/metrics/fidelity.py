@@ -249,6 +249,14 @@ class FID(_Fidelity):
     band = (0.01, 0.1)
     default = True
 
+    def applies(self, dataset) -> str | None:
+        why = super().applies(dataset)
+        if why is None and dataset is not None and self._resolve(dataset) == "raw" \
+                and dataset.dim < 2:
+            return ("needs samples of 2 or more dimensions with raw features (a Gaussian fit "
+                    "of 1-D points has no covariance matrix); use wasserstein on 1-D data")
+        return why
+
     def __call__(self, fake, ctx):
         from torch_fidelity import KEY_METRIC_FID
 
