@@ -16,14 +16,16 @@ import json
 import math
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ganbench.metrics import registry as metric_decl
 from ganbench.registry import registry
 from ganbench.results import (
+    SUITE_RECORD,
     atomic_write_text,
     dumps,
     load_results,
@@ -32,10 +34,106 @@ from ganbench.results import (
     read_suite_record,
     warn_not_counted,
 )
-from ganbench.suite import RunSpec
+from ganbench.strict_yaml import show
+from ganbench.suite import RunSpec, pydantic_problems
 
 FORMAT = 1
 BAND_KEYS = ("abs", "rel")
+
+
+# --- the file's shape ------------------------------------------------------------------
+# Strict: a number is a finite number (not a string or a boolean), a direction is max or
+# min. Fields a newer version may add are allowed where the check does not read them.
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(strict=True, allow_inf_nan=False, extra="allow")
+
+
+class Band(_Shape):
+    model_config = ConfigDict(extra="forbid")
+    abs: float = Field(0.0, ge=0)
+    rel: float = Field(0.0, ge=0)
+
+
+class MetricRecord(_Shape):
+    values: dict[str, float]
+    direction: Literal["max", "min"]
+    band: Band
+    missing: list[int] = []
+
+
+class RunRecord(_Shape):
+    run_id: str = Field(min_length=1)
+    seed: int = Field(ge=0)
+    status: str
+
+
+class GroupRecord(_Shape):
+    labels: dict[str, Any]
+    config: dict[str, Any]
+    runs: list[RunRecord] = Field(min_length=1)
+    metrics: dict[str, MetricRecord]
+
+
+class BaselineFile(_Shape):
+    format: Literal[1]  # FORMAT
+    suite: str = Field(min_length=1)
+    # empty groups would expect nothing, and every check would pass
+    groups: dict[str, GroupRecord] = Field(min_length=1)
+    check: dict[str, Band] = {}
+    environment: dict[str, Any] = {}
+
+
+class BaselineError(ValueError):
+    """A baseline file (or what a baseline is recorded from) of the wrong shape: each
+    problem names the file and the key. A usage error (exit 2), never a regression."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        lines = [f"{source}: {p}: {m}" if p else f"{source}: {m}" for p, m in problems[:20]]
+        if len(problems) > 20:
+            lines.append(f"... and {len(problems) - 20} more")
+        super().__init__("invalid baseline\n" + "\n".join("  " + line for line in lines))
+
+
+def validate(base: Any, source: str) -> dict[str, Any]:
+    """``base`` if it has a baseline's shape, else BaselineError naming ``source``."""
+    if not isinstance(base, dict):
+        raise BaselineError(source, [("", f"not a ganbench baseline: expected a JSON object, "
+                                          f"got {show(base)}")])
+    if base.get("format") != FORMAT:
+        raise BaselineError(source, [("format", f"not a ganbench baseline of format {FORMAT}"
+                                                f", got {show(base.get('format'))}")])
+    if base.get("groups") == {}:
+        raise BaselineError(source, [("groups", "empty: a baseline that expects nothing would "
+                                                "pass every check; record one from finished runs "
+                                                "with `ganbench baseline`")])
+    try:
+        BaselineFile.model_validate(base)
+    except ValidationError as exc:
+        raise BaselineError(source, pydantic_problems(exc, BaselineFile)) from None
+    return base
+
+
+def check_bands(overrides: Any, source: str) -> dict[str, dict[str, float]]:
+    """A suite's ``check:`` bands as recorded with its results (suite.json), validated."""
+    try:
+        _BANDS.validate_python(overrides or {})
+    except ValidationError as exc:
+        raise BaselineError(source, pydantic_problems(exc, BaselineFile, "check")) from None
+    return overrides or {}
+
+
+_BANDS = TypeAdapter(dict[str, Band])
+
+
+def same_suite(base: dict[str, Any], current: dict[str, Any], source: str) -> None:
+    """A baseline is compared only with results of its own suite."""
+    if base["suite"] != current.get("suite"):
+        raise BaselineError(source, [("suite", f"the baseline is of suite {show(base['suite'])}"
+                                               f", the results of suite "
+                                               f"{show(current.get('suite'))}; pass that "
+                                               "suite's baseline")])
 
 
 # --- metric properties ---------------------------------------------------------------
@@ -120,7 +218,7 @@ def summarise(results_dir: Path | str) -> dict[str, Any]:
                          f"{', '.join(suites) or 'none'}; pass results/<suite>")
     specs = _specs(root)
     meta = read_suite_record(root)
-    overrides = meta.get("check") or {}
+    overrides = check_bands(meta.get("check"), str(root / SUITE_RECORD))
     if meta.get("runs"):  # runs left over from an earlier version of the suite do not count
         df = df[df["run_id"].isin(set(meta["runs"]))]
     columns = set(metric_columns(df))
@@ -196,7 +294,9 @@ def record(results_dir: Path | str, out: Path | str) -> dict[str, Any]:
         raise ValueError(f"{results_dir}: no finished run with a spec.yaml to record")
     base["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     base["source"] = str(results_dir)
-    atomic_write_text(Path(out), dumps(base, indent=2) + "\n")
+    text = dumps(base, indent=2) + "\n"
+    validate(json.loads(text), str(out))  # never write a file that check would refuse
+    atomic_write_text(Path(out), text)
     return base
 
 
@@ -209,20 +309,7 @@ def load(path: Path | str) -> dict[str, Any]:
         base = json.loads(p.read_text())
     except ValueError as exc:
         raise ValueError(f"{p}: not valid JSON ({exc})") from None
-    if not isinstance(base, dict) or base.get("format") != FORMAT:
-        raise ValueError(f"{p}: not a ganbench baseline (expected 'format': {FORMAT})")
-    groups = base.get("groups")
-    if not isinstance(groups, dict):
-        raise ValueError(f"{p}: 'groups' must be a mapping of group key -> group")
-    for key, g in groups.items():
-        for field in ("labels", "config", "runs", "metrics"):
-            if field not in g:
-                raise ValueError(f"{p}: groups.{key}: missing '{field}'")
-        for name, m in g["metrics"].items():
-            for field in ("values", "direction", "band"):
-                if field not in m:
-                    raise ValueError(f"{p}: groups.{key}.metrics.{name}: missing '{field}'")
-    return base
+    return validate(base, str(p))
 
 
 def group_title(labels: dict[str, str]) -> str:

@@ -26,8 +26,9 @@ def cmd_check(a: argparse.Namespace) -> int:
     from ganbench import baseline, check
 
     base = baseline.load(a.baseline)  # first: a bad baseline is a usage error (exit 2)
-    result = check.compare(base, baseline.summarise(Path(a.results_dir)), alpha=a.alpha,
-                           correction=a.correction)
+    current = baseline.summarise(Path(a.results_dir))
+    baseline.same_suite(base, current, a.baseline)  # another suite's baseline: exit 2 too
+    result = check.compare(base, current, alpha=a.alpha, correction=a.correction)
     if a.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
     else:

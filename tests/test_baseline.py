@@ -95,7 +95,7 @@ def test_record_writes_atomically_and_load_checks_the_shape(tmp_path, capsys):
 
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"format": 1, "groups": {"abc": {"labels": {}}}}))
-    with pytest.raises(ValueError, match=r"bad.json: groups.abc: missing 'config'"):
+    with pytest.raises(ValueError, match=r"bad.json: groups.abc.config: Field required"):
         baseline.load(bad)
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
