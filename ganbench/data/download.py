@@ -2,19 +2,23 @@
 
 Folder of a data set: the ``data_dir`` parameter if given, else ``$GANBENCH_DATA/<name>``,
 else ``~/.cache/ganbench/data/<name>``. The files are those torchvision's dataset classes
-(``torchvision.datasets.MNIST``, ``FashionMNIST``, ``CIFAR10``) know, with their mirrors
-and published MD5s; torchvision fetches and checks them, directly into that folder (not
-torchvision's ``<root>/MNIST/raw`` layout). Nothing here runs unless the user asked for a
-download (``ganbench data download NAME``), and a download that fails or does not match
-its checksum leaves nothing behind.
+(``torchvision.datasets.MNIST``, ``FashionMNIST``, ``CIFAR10``) know, with their published
+MD5s, as distributed (directly in that folder, not torchvision's ``<root>/MNIST/raw``
+layout; they are unpacked when first read, after their checksum, see ``formats``).
+
+Nothing here runs unless the user asked for a download (``ganbench data download NAME``).
+Each file is fetched from HTTPS mirrors only (a redirect to plain HTTP is refused), up to
+a size limit per data set, into a uniquely named temporary file in the data folder that
+becomes the real file only once its MD5 matches; a failure removes it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 import tempfile
 import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,6 +28,19 @@ ENV = "GANBENCH_DATA"
 NAMES = ("mnist", "fashion_mnist", "cifar10")
 # data sets that read another one's files
 ALIASES = {"stacked_mnist": "mnist"}
+
+
+# HTTPS mirrors, tried in order (torchvision's, less the plain-HTTP ones; Fashion-MNIST's
+# own repository, since its torchvision mirror is HTTP only)
+MIRRORS = {
+    "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/"],
+    "fashion_mnist": ["https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/"],
+    "cifar10": ["https://www.cs.toronto.edu/~kriz/"],
+}
+# largest file accepted per data set (the real ones: 9.9 MB, 26 MB, 163 MiB)
+MAX_FILE_BYTES = {"mnist": 32 << 20, "fashion_mnist": 64 << 20, "cifar10": 256 << 20}
+CHUNK = 1 << 20
+TIMEOUT_S = 60
 
 
 class DownloadError(OSError):
@@ -78,30 +95,76 @@ def verified(name: str, folder: Path) -> bool:
     return all(check_integrity(folder / f, md5) for f, md5 in distribution_files(name).items())
 
 
+class _HTTPSOnly(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only to HTTPS: a mirror must not hand the download to plain HTTP."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if not newurl.lower().startswith("https://"):
+            raise urllib.error.URLError(f"refused a redirect to {newurl[:120]} (HTTPS only)")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def open_url(url: str):
+    """The response for ``url`` (the one place that reaches the network; tests replace it)."""
+    opener = urllib.request.build_opener(_HTTPSOnly)
+    return opener.open(urllib.request.Request(url, headers={"User-Agent": "ganbench"}),
+                       timeout=TIMEOUT_S)
+
+
+def fetch(url: str, dest: Path, md5: str | None, limit: int) -> None:
+    """``url`` into ``dest``, through a uniquely named temporary file beside it that is
+    renamed into place only when complete, within ``limit`` bytes and matching ``md5``."""
+    if not url.lower().startswith("https://"):
+        raise DownloadError(f"refused {url}: only HTTPS mirrors are used")
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    try:
+        digest, size = hashlib.md5(), 0
+        with os.fdopen(fd, "wb") as out, open_url(url) as resp:
+            declared = resp.headers.get("Content-Length")
+            if declared and declared.isdigit() and int(declared) > limit:
+                raise DownloadError(f"{url}: {int(declared)} bytes announced, more than the "
+                                    f"{limit} accepted for this file")
+            while chunk := resp.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise DownloadError(f"{url}: more than the {limit} bytes accepted for "
+                                        "this file; stopped")
+                digest.update(chunk)
+                out.write(chunk)
+        if md5 and digest.hexdigest() != md5:
+            raise DownloadError(f"{url}: MD5 {digest.hexdigest()}, expected the published {md5}")
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def download(name: str, data_dir: str | Path | None = None,
              log: Callable[[str], None] = print) -> list[Path]:
-    """Fetch a data set's distribution files into its folder (and unpack them as torchvision
-    does); files already there with their published checksums are kept. Returns the paths
-    of the distribution files."""
+    """Fetch a data set's distribution files into its folder; files already there with
+    their published checksums are kept. Returns the paths of the distribution files."""
+    from torchvision.datasets.utils import check_integrity
+
     key = canonical_name(name)
     folder = data_folder(key, data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    files = [folder / f for f in distribution_files(key)]
+    files = distribution_files(key)
     if verified(key, folder):
         log(f"{key}: present in {folder}, checksums ok")
-        return files
-    # torchvision fetches into a scratch folder beside the real one: a failed or corrupt
-    # download (which torchvision would leave in place) never reaches the data folder
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:
-        try:
-            dataset_class(key)(root=tmp, train=False, download=True)
-        except (RuntimeError, OSError, urllib.error.URLError) as exc:
-            raise DownloadError(f"could not fetch {key} into {folder}: {exc}".rstrip()) from None
-        if not verified(key, Path(tmp)):
-            raise DownloadError(f"{key}: the fetched files do not match their published MD5s")
-        for entry in Path(tmp).iterdir():
-            dest = folder / entry.name
-            if dest.is_dir():
-                shutil.rmtree(dest)
-            os.replace(entry, dest)
-    return files
+        return [folder / f for f in files]
+    for fname, md5 in files.items():
+        dest = folder / fname
+        if check_integrity(dest, md5):
+            continue
+        errors = []
+        for mirror in MIRRORS[key]:
+            url = mirror + fname
+            try:
+                log(f"{key}: fetching {url}")
+                fetch(url, dest, md5, MAX_FILE_BYTES[key])
+                break
+            except (OSError, urllib.error.URLError, ValueError) as exc:
+                errors.append(str(exc) if isinstance(exc, DownloadError) else f"{url}: {exc}")
+        else:
+            raise DownloadError(f"could not fetch {key} into {folder}: " + "; ".join(errors))
+    return [folder / f for f in files]
