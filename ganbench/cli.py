@@ -50,7 +50,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         out = run_suite(s, root, device=a.device or s.spec.device, vectorize=a.vectorize,
                         max_group=a.max_group, executor=a.executor, jobs=a.jobs,
                         progress="lines" if a.no_progress else "auto", wait=a.wait,
-                        checkpoint_every_s=a.checkpoint_every)
+                        checkpoint_every_s=a.checkpoint_every, address=a.address)
     except LockedError as exc:
         raise UsageError(str(exc)) from None
     except Interrupted as stop:
@@ -108,9 +108,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--vectorize", choices=["auto", "off"], default="auto",
                    help="train compatible runs as one ensemble (default: auto)")
     r.add_argument("--max-group", type=int, default=64, help="largest ensemble (default 64)")
-    r.add_argument("--executor", choices=["auto", "local", "processes"], default="auto",
+    r.add_argument("--executor", choices=["auto", "local", "processes", "ray"], default="auto",
                    help="auto (default): one single-threaded worker process per core on a "
-                        "CPU, in-process on a GPU")
+                        "CPU, in-process on a GPU; ray: each group a task on a Ray cluster "
+                        '(pip install "ganbench[ray]")')
+    r.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                   help="with --executor ray: the cluster to join (auto: the one this node "
+                        "belongs to); default: a Ray of this machine alone")
     r.add_argument("--jobs", type=int, default=None,
                    help="worker processes (default: the number of cores)")
     r.add_argument("--no-progress", action="store_true",

@@ -1,5 +1,6 @@
 """Executors: plan the runs of a suite into groups and train them, in this process
-("local") or in worker processes ("processes"), with live progress and a clean stop.
+("local"), in worker processes ("processes") or as Ray tasks on a cluster ("ray", in
+``ganbench.ray_executor``), with live progress and a clean stop.
 
 Compatible runs (``ganbench.grouping``) form one vectorised ensemble when
 ``vectorize="auto"``; ``"off"`` trains every run alone. Finished runs are skipped;
@@ -49,7 +50,7 @@ from ganbench.results import (
 from ganbench.suite import RunSpec, Suite
 from ganbench.train import checkpoint, finish, resolve_device, setup, train
 
-EXECUTORS = ("auto", "local", "processes")
+EXECUTORS = ("auto", "local", "processes", "ray")
 REPORT_EVERY_S = 0.5  # how often a training process publishes its step count
 STOP_GRACE_S = 0.5  # how long a stopping group may go on with an evaluation
 STOP_DEADLINE_S = 1.5  # how long the parent waits for stopping workers before killing them
@@ -299,7 +300,8 @@ def group_label(group: list[RunSpec]) -> str:
 def run_suite(suite: Suite, root: Path, device: str = "auto", vectorize: str = "auto",
               max_group: int = 64, executor: str = "local", jobs: int | None = None,
               progress: bool | str = True, wait: bool = False,
-              checkpoint_every_s: float | None = None) -> dict[str, Any]:
+              checkpoint_every_s: float | None = None,
+              address: str | None = None) -> dict[str, Any]:
     """Train every unfinished run of ``suite`` under ``root``; returns the counts.
 
     ``progress``: 'auto' (True): bars on a terminal, else status lines; 'bars', 'lines', or
@@ -308,7 +310,8 @@ def run_suite(suite: Suite, root: Path, device: str = "auto", vectorize: str = "
 
     The suite's folder is locked while it runs (``ganbench.lock``): another run on it
     raises LockedError, or with ``wait`` is waited for. ``checkpoint_every_s`` replaces the
-    suite's ``training.checkpoint_every_s`` (not part of run ids)."""
+    suite's ``training.checkpoint_every_s`` (not part of run ids). ``address``: the Ray
+    cluster of the ray executor (``ganbench.ray_executor``)."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
     jobs = jobs or default_jobs()
@@ -319,17 +322,36 @@ def run_suite(suite: Suite, root: Path, device: str = "auto", vectorize: str = "
     mode = resolve_mode(progress)
     # every check before anything is written: the device, and that the suite's folder is
     # a plain folder below the root
-    resolve_device(device)
+    if executor != "ray":  # a Ray cluster's devices are checked when it is joined, below
+        resolve_device(device)
     check_name(suite.name, f"{suite.source}: suite name")
     refuse_links(Path(root), suite.name)
-    with suite_lock(Path(root) / suite.name, wait=wait):
-        return _run_locked(suite, Path(root), device, vectorize, max_group, executor, jobs,
-                           mode, checkpoint_every_s)
+    cluster = _join_ray(executor, address, device)
+    try:
+        with suite_lock(Path(root) / suite.name, wait=wait):
+            return _run_locked(suite, Path(root), device, vectorize, max_group, executor, jobs,
+                               mode, checkpoint_every_s, cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _join_ray(executor: str, address: str | None, device: str) -> Any:
+    """The ray executor's cluster (``ray_executor.Cluster``), else None. Ray is imported
+    only here: it is an optional extra."""
+    if executor != "ray":
+        if address is not None:
+            raise ValueError("a cluster address (--address) is for the ray executor "
+                             "(--executor ray)")
+        return None
+    from ganbench.ray_executor import connect
+
+    return connect(address, device)
 
 
 def _run_locked(suite: Suite, root: Path, device: str, vectorize: str, max_group: int,
                 executor: str, jobs: int, mode: str,
-                checkpoint_every_s: float | None) -> dict[str, Any]:
+                checkpoint_every_s: float | None, cluster: Any = None) -> dict[str, Any]:
     stale = remove_stale_temporaries(root / suite.name)
     if stale:
         _warn(f"removed {len(stale)} temporary file(s) left by writes that were killed "
@@ -362,7 +384,12 @@ def _run_locked(suite: Suite, root: Path, device: str, vectorize: str, max_group
             if p.todo:
                 bar.tick()
             local = list(range(len(p.todo)))
-            if executor != "local" and len(p.todo) > 1 and jobs > 1:
+            if cluster is not None:
+                from ganbench.ray_executor import run_ray
+
+                run_ray(p.todo, root, cluster, bar, ended)
+                local = []
+            elif executor != "local" and len(p.todo) > 1 and jobs > 1:
                 local = _run_processes(p.todo, root, device, jobs, bar, ended)
             if not _STOP.requested:
                 _run_local(p.todo, local, root, device, bar, ended)
