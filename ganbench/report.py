@@ -20,7 +20,9 @@ def dry_run_listing(s: Suite, root: Path) -> str:
     axes = list(s.runs[0].labels)
     head = ["run_id", *axes, "status"]
     body = [[r.run_id, *(r.labels.get(a, "") for a in axes),
-             "finished" if r.run_id in finished else "to run"] for r in s.runs]
+             "finished" if r.run_id in finished else
+             f"to run again: {p.redo[r.run_id]}" if r.run_id in p.redo else "to run"]
+            for r in s.runs]
     lines = [textfmt.render(head, body)]
     lines.append(f"{len(s.runs)} runs ({len(finished)} finished) in {len(p.todo)} groups; "
                  f"results under {root / s.name}")

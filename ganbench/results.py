@@ -462,6 +462,8 @@ def load_history(results_dir: Path | str) -> pd.DataFrame:
             evals = [json.loads(line) for line in lines if line.strip()]
         except (OSError, ValueError):
             continue
+        if not all(isinstance(e, dict) for e in evals):
+            continue  # not what ganbench writes: no history of this run
         for e in evals:
             at = {**keys, "step": e.get("step"), "wall_s": e.get("wall_s")}
             rows += [{**at, "metric": k, "value": v} for k, v in e.items()
@@ -505,7 +507,18 @@ def read_suite_record(results_dir: Path | str) -> dict[str, Any]:
         raise ResultsError(f"{p}: not a readable suite record ({exc})") from None
     if not isinstance(record, dict) or not isinstance(record.get("runs", []), list):
         raise ResultsError(f"{p}: expected a mapping with a list 'runs'")
+    for key, kind in RECORD_TYPES.items():
+        if record.get(key) is not None and not isinstance(record[key], kind):
+            raise ResultsError(f"{p}: '{key}' must be a {kind.__name__}, got "
+                               f"{type(record[key]).__name__}")
+    if not all(isinstance(r, str) for r in record.get("runs", [])):
+        raise ResultsError(f"{p}: 'runs' must list run ids (strings)")
     return record
+
+
+# what the readers of a suite record take each entry to be
+RECORD_TYPES = {"name": str, "source": str, "description": str, "spec": dict, "table": dict,
+                "check": dict, "overrides": list, "labels": dict}
 
 
 def ordered_results(results_dir: Path | str) -> pd.DataFrame:

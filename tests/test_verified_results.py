@@ -226,3 +226,27 @@ def test_checkpoint_every_flag(tmp_path, tiny_suite_dict, capsys):
     spec = yaml.safe_load(next((tmp_path / "r" / "tiny").glob("*/spec.yaml")).read_text())
     assert spec["config"]["training"]["checkpoint_every_s"] == 0.5
     assert spec["run_id"] in {r.run_id for r in parse_suite(tiny_suite_dict).runs}
+
+
+def test_dry_run_says_which_runs_train_again_and_why(trained, capsys):
+    s, f, root = trained
+    summary_of(root, s).write_text("[]")
+    capsys.readouterr()
+    assert main(["run", str(f), "--results", str(root), "--dry-run"]) == 0
+    assert "to run again: summary.json is not a mapping (got list)" in capsys.readouterr().out
+
+
+def test_wrong_shaped_suite_record_and_history_give_no_traceback(trained, capsys):
+    import ganbench
+
+    s, _, root = trained
+    d = summary_of(root, s).parent
+    (d / "metrics.jsonl").write_text("[1, 2]\n")
+    history = ganbench.load_history(root / "tiny")
+    assert d.name not in set(history["run_id"]) and history["run_id"].nunique() == 3
+    record = root / "tiny" / "suite.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "table": "rows"}))
+    capsys.readouterr()
+    assert main(["table", str(root / "tiny")]) == 2
+    err = capsys.readouterr().err
+    assert f"{record}: 'table' must be a dict, got str" in err and "Traceback" not in err
