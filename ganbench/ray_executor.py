@@ -18,7 +18,8 @@ checkpoints that node can read. Shared storage is thus needed anyway, and the tr
 atomic writes (temporary file, then rename in the same folder) keep every file whole there.
 A task refuses to train when it cannot see the suite record the driver wrote (a folder that
 is not shared). A retried task trains only its runs not yet finished, so none is written
-twice, and resumes from their checkpoints.
+twice, and resumes from their checkpoints. A driver that dies takes its tasks with it (Ray
+ends a job's workers when its driver goes), so the folder's lock keeps one writer.
 
 Progress: tasks publish their step count to a small actor (the board) at most every
 REPORT_EVERY_S; the driver reads it and feeds ``ganbench.progress`` as the other executors do.
@@ -118,7 +119,8 @@ def connect(address: str | None, device: str) -> Cluster:
         except (ConnectionError, ValueError, RuntimeError) as exc:
             where = "here" if address is None else f"at {address}"
             raise ClusterError(f"no Ray cluster could be joined {where} (start one with "
-                               f"`ray start --head`): {exc}") from None
+                               "`ray start --head`; with token authentication, an address "
+                               f"needs RAY_AUTH_MODE=token and the token): {exc}") from None
     gpus = ray.cluster_resources().get("GPU", 0)
     if device == "cuda" and not gpus:
         if owned:
