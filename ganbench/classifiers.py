@@ -23,6 +23,7 @@ import io
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -503,6 +504,31 @@ def _build(kind: str, x: Tensor, k: int, gen: torch.Generator) -> Classifier:
     return mlp(x, k, gen, width=64, depth=2, fourier=(1.0, 4.0, 16.0, 64.0))
 
 
+def _load_cached(net: Classifier, path: Path) -> bool:
+    """Load a cached classifier into ``net``: tensors and plain data only (``weights_only``,
+    so a planted file cannot run code). False, with a warning, when the file is not a
+    classifier cache of this shape (it is trained again and overwritten)."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        acc = saved["test_accuracy"]
+        if not isinstance(acc, float):
+            raise TypeError(f"test_accuracy is {type(acc).__name__}, expected a float")
+        state, want = saved["state"], net.state_dict()
+        # checked before loading: a failed load_state_dict leaves some tensors copied
+        if not isinstance(state, dict) or set(state) != set(want) or any(
+                not isinstance(state[k], torch.Tensor) or state[k].shape != v.shape
+                for k, v in want.items()):
+            raise ValueError("its tensors do not fit this classifier")
+        net.load_state_dict(state)
+    except Exception as exc:  # noqa: BLE001  (any unreadable cache is trained again)
+        why = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        warnings.warn(f"ignoring the classifier cache {path} ({why}); training it again",
+                      stacklevel=3)
+        return False
+    net.test_accuracy = acc
+    return True
+
+
 def dataset_classifier(dataset, cache_dir: Path | str | None = None,
                        device: torch.device | str = "cpu", seed: int = 0) -> Classifier:
     """A label classifier of ``dataset`` (trained on its real labelled training data), in
@@ -527,11 +553,7 @@ def dataset_classifier(dataset, cache_dir: Path | str | None = None,
     nv = max(1, int(0.15 * x.shape[0]))
     tr, va = perm[nv:], perm[:nv]
     net = _build(dataset.kind, x[tr], dataset.num_classes, gen)
-    if path.is_file():
-        saved = torch.load(path, map_location="cpu", weights_only=False)
-        net.load_state_dict(saved["state"])
-        net.test_accuracy = saved["test_accuracy"]
-    else:
+    if not (path.is_file() and _load_cached(net, path)):
         batch = 2048 if dataset.kind == "vector" else 128
         fit(net, (x[tr], y[tr]), (x[va], y[va]), gen, lr=1e-3 if dataset.kind == "image" else 3e-3,
             max_steps=4000, batch_size=batch, patience=400)

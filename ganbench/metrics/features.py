@@ -12,6 +12,7 @@ feature-extractor registry (so its ``calculate_metrics`` does the metrics).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -31,6 +32,45 @@ INCEPTION_NAME = "inception-v3-compat"
 
 
 RAW_NAME, CLASSIFIER_NAME = "ganbench-raw", "ganbench-classifier"
+
+
+# torch's switch that makes every torch.load weights_only, whatever the call says
+FORCE_WEIGHTS_ONLY = "TORCH_FORCE_WEIGHTS_ONLY_LOAD"
+
+
+def _numpy_globals() -> list:
+    """What a pickled numeric NumPy array needs (torch-fidelity caches its statistics as
+    arrays): the array, its reconstructor and the numeric dtypes; no object arrays."""
+    import numpy as np
+
+    core = getattr(np, "_core", None) or np.core  # NumPy 2 renamed np.core
+    return [np.ndarray, np.dtype, core.multiarray._reconstruct,
+            *{type(np.dtype(c)) for c in "?bBhHiIlLqQefdgFDG"}]
+
+
+@contextlib.contextmanager
+def weights_only_loads():
+    """Inside the block, torch.load reads tensors, numeric arrays and plain data only:
+    torch-fidelity loads the Inception weights and its feature caches with
+    weights_only=False, and neither file may run code when read."""
+    before = os.environ.get(FORCE_WEIGHTS_ONLY)
+    os.environ[FORCE_WEIGHTS_ONLY] = "1"
+    try:
+        with torch.serialization.safe_globals(_numpy_globals()):
+            yield
+    finally:
+        if before is None:
+            os.environ.pop(FORCE_WEIGHTS_ONLY, None)
+        else:
+            os.environ[FORCE_WEIGHTS_ONLY] = before
+
+
+def calculate_metrics(**kw):
+    """torch-fidelity's calculate_metrics, every file it loads read as weights only."""
+    import torch_fidelity
+
+    with weights_only_loads():
+        return torch_fidelity.calculate_metrics(**kw)
 
 
 def register_extractors() -> None:

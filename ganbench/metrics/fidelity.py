@@ -39,6 +39,7 @@ from ganbench.metrics.features import (
     INCEPTION_NAME,
     RAW_NAME,
     Samples,
+    calculate_metrics,
     inception_weights,
     register_extractors,
     to_rgb_uint8,
@@ -94,8 +95,6 @@ class _Fidelity(Metric):
         return None
 
     def compute(self, fake: Tensor, ctx: EvalContext, **flags) -> dict[str, float]:
-        import torch_fidelity
-
         register_extractors()
         real = ctx.real
         flat_pair(real, fake)  # shapes agree, finite
@@ -135,7 +134,7 @@ class _Fidelity(Metric):
             kw.update(cache=True, cache_root=str(root), input1_cache_name=fake_name,
                       input2_cache_name=real_name)
         # torch-fidelity convention: input1 = generated, input2 = real
-        out = torch_fidelity.calculate_metrics(input1=Samples(x_fake), input2=Samples(x_real), **kw)
+        out = calculate_metrics(input1=Samples(x_fake), input2=Samples(x_real), **kw)
         if feats != "raw":
             _persist(root, store, real_name)
         return out
@@ -149,8 +148,6 @@ class _Fidelity(Metric):
         feats = self._classifier_features(fakes, ctxs)
         if feats is None:
             return [self.compute(f, c, **flags) for f, c in zip(fakes, ctxs)]
-        import torch_fidelity
-
         register_extractors()
         out = []
         for (f_fake, f_real), ctx in zip(feats, ctxs):
@@ -158,8 +155,7 @@ class _Fidelity(Metric):
             kw = _settings(ctx, n, flags)
             # the features are the input: the identity extractor passes them on
             kw.update(feature_extractor=RAW_NAME, cache=False, batch_size=max(n, 1))
-            out.append(torch_fidelity.calculate_metrics(input1=Samples(f_fake),
-                                                        input2=Samples(f_real), **kw))
+            out.append(calculate_metrics(input1=Samples(f_fake), input2=Samples(f_real), **kw))
         return out
 
     def _classifier_features(self, fakes: list[Tensor], ctxs: list[EvalContext]
