@@ -5,13 +5,17 @@
   beside it once (as torchvision's own download does).
 * CIFAR-10: ``cifar-10-batches-py/`` in the data folder, or the archive
   ``cifar-10-python.tar.gz`` (unpacked beside it once, after its MD5 is checked). The
-  batches are pickles, and a pickle can run code: every batch is checked against its
-  published MD5 before torchvision unpickles it, so only the official files are ever read.
+  batches are pickles, and a pickle can run code: each batch is read once into memory,
+  its bytes checked against the published MD5, and only those bytes unpickled (nothing
+  can swap the file between the check and the read), so only the official files are
+  ever unpickled.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import pickle
 import tempfile
 from pathlib import Path
 
@@ -104,10 +108,28 @@ def read_cifar(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         if not check_integrity(src, cls.tgz_md5):
             raise FormatError(f"cifar10: {src} does not match its published MD5; {hint}")
         _unpack(src, folder)
-    for f, md5 in [*cls.train_list, *cls.test_list, (cls.meta["filename"], cls.meta["md5"])]:
-        path = folder / cls.base_folder / f
-        if not check_integrity(path, md5):
-            raise FormatError(f"cifar10: {path} does not match its published MD5, so it is not "
-                              f"read (a batch is a pickle, which can run code); {hint}")
-    ds = cls(root=str(folder), train=split == "train")
-    return np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)), np.asarray(ds.targets, np.int64)
+    images, labels = [], []
+    for f, md5 in cls.train_list if split == "train" else cls.test_list:
+        batch = _verified_batch(folder / cls.base_folder / f, md5, hint)
+        images.append(np.asarray(batch["data"], np.uint8).reshape(-1, 3, 32, 32))
+        labels += list(batch.get("labels") or batch.get("fine_labels") or [])
+    x = np.ascontiguousarray(np.concatenate(images))
+    if len(labels) != x.shape[0]:
+        raise FormatError(f"cifar10: the {split} batches in {folder} hold {x.shape[0]} images "
+                          f"but {len(labels)} labels")
+    return x, np.asarray(labels, np.int64)
+
+
+def _verified_batch(path: Path, md5: str, hint: str) -> dict:
+    """A CIFAR batch unpickled from bytes that match its published MD5 (read once)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"cifar10: cannot read {path} ({exc.strerror or exc}); {hint}") from None
+    if hashlib.md5(data).hexdigest() != md5:
+        raise FormatError(f"cifar10: {path} does not match its published MD5, so it is not "
+                          f"read (a batch is a pickle, which can run code); {hint}")
+    batch = pickle.loads(data, encoding="latin1")  # noqa: S301  (bytes verified above)
+    if not isinstance(batch, dict) or "data" not in batch:
+        raise FormatError(f"cifar10: {path} is not a CIFAR batch; {hint}")
+    return batch
