@@ -68,12 +68,12 @@ def _plugin(text: str | None):
     """A plug-in as the suite file writes it: a name, or a YAML mapping with its params."""
     if text is None or not text.lstrip().startswith("{"):
         return text
-    import yaml
+    from ganbench import strict_yaml  # read as suite files are (duplicate keys, bounds)
 
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise cli.UsageError(f"not a YAML mapping: {text!r} ({exc})") from None
+        return strict_yaml.load(text)
+    except strict_yaml.YAMLProblem as exc:
+        raise cli.UsageError(f"not a YAML mapping: {strict_yaml.show(text)} ({exc})") from None
 
 
 PLUGIN_HELP = " (a name or a YAML mapping, e.g. '{name: mlp, width: 128}')"

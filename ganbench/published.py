@@ -57,7 +57,8 @@ Label = Annotated[str, BeforeValidator(_label)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict as the rest of a suite: runs: "10" is not a number
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class RefCell(_Strict):
