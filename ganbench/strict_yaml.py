@@ -101,9 +101,11 @@ class _Walk:
                 name = k.value if isinstance(k, yaml.ScalarNode) else None
                 if name is not None:
                     if (k.tag, name) in seen:
+                        first, now = seen[(k.tag, name)], _line(k)
+                        where = f"lines {first} and {now}" if first != now else f"line {now}"
                         raise YAMLProblem(_at(path, name), (
-                            f"duplicate key {show(name)} (lines {seen[(k.tag, name)]} and "
-                            f"{_line(k)}); YAML would silently keep only the last: give it once"))
+                            f"duplicate key {show(name)} ({where}); YAML would silently keep "
+                            "only the last: give it once"))
                     seen[(k.tag, name)] = _line(k)
                 n += self.visit(k, path, depth + 1)
                 n += self.visit(v, _at(path, name if name is not None else "?"), depth + 1)
