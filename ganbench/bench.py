@@ -7,7 +7,7 @@ For each ensemble size E, in one process and on one device:
 
 each for the same number of timed steps after a warm-up. The figure of merit is the
 aggregate run-steps per second (E x steps / time) and the ratio ensemble / loop. Only
-``scheme.step(game)`` is timed (no evaluation, no divergence bookkeeping); CUDA is
+``game.train_step(scheme)`` is timed (no evaluation, no divergence bookkeeping); CUDA is
 synchronised before the clock is read.
 """
 
@@ -98,11 +98,11 @@ def _sync(device: torch.device) -> None:
 def time_steps(built, steps: int, warmup: int, device: torch.device) -> float:
     """Seconds for ``steps`` training steps of a built group, after ``warmup`` steps."""
     for _ in range(warmup):
-        built.scheme.step(built.game)
+        built.game.train_step(built.scheme)
     _sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
-        built.scheme.step(built.game)
+        built.game.train_step(built.scheme)
     _sync(device)
     return time.perf_counter() - t0
 
