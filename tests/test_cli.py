@@ -86,7 +86,7 @@ def test_table_of_missing_folder_exits_2(tmp_path, capsys):
 
 def test_diverged_runs_are_counted_in_the_table(tmp_path, capsys):
     suite = yaml.safe_load(SMOKE.read_text())
-    suite["base"]["optimizer"] = {"name": "sgd", "lr_g": 1e-3, "lr_d": 1e30}
+    suite["base"]["optimizer"] = {"name": "sgd", "lr_g": 10.0, "lr_d": 10.0}  # the largest allowed
     suite["grid"]["objective"] = ["minimax"]
     p = tmp_path / "div.yaml"
     p.write_text(yaml.safe_dump(suite))
