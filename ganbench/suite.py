@@ -591,7 +591,7 @@ def resolve_metrics(dataset: PluginRef, given: list[Any] | None, path: str,
         why = metric.applies(ds)
         least = getattr(metric, "min_samples", 0)
         if not why and samples is not None and samples < least:
-            why = (f"needs at least {least} samples per side; evaluation.samples is {samples}")
+            why = f"needs at least {least} samples per side; evaluation.samples is {samples}"
         if why:
             problems.append((f"{path}[{i}]", f"metric {r.name!r} {why}"))
         out.append(r)
@@ -618,7 +618,7 @@ def expand(spec: SuiteFile, name: str, source: str) -> list[RunSpec]:
             problems.append((f"grid.{axis}", unknown_message("run key", axis.split('.')[0], RUN_KEYS)))
         if not values:
             problems.append((f"grid.{axis}", "expected a non-empty list of values"))
-    problems += _conflicts({a: v for a, v in spec.grid.items()}, "grid", axes=True)
+    problems += _conflicts(spec.grid, "grid", axes=True)
     problems += _conflicts(spec.base, "base")
     for ci, case in enumerate(spec.cases):
         problems += _conflicts(case, f"cases[{ci}]")
