@@ -219,3 +219,18 @@ def test_build_gives_the_vae_no_critic_optimiser():
     (r,) = parse_suite(single_gaussian_suite()).runs
     b = build([r], CPU)
     assert b.game.opt_d is None and b.game.d_params == [] and b.game.objective_of(0) is None
+
+
+def test_the_command_line_refuses_a_vae_with_an_objective_and_writes_nothing(tmp_path, capsys):
+    import yaml
+
+    from ganbench.cli import main
+
+    d = single_gaussian_suite()
+    d["base"]["objective"] = "minimax"
+    path = tmp_path / "vae.yaml"
+    path.write_text(yaml.safe_dump(d))
+    assert main(["run", str(path), "--results", str(tmp_path / "r"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "vae.yaml: base.objective: model 'vae': a VAE has no critic" in err
+    assert not (tmp_path / "r").exists()
