@@ -57,8 +57,9 @@ NEEDS: dict[str, str] = {
               "mlp_conditional)",
     "q_head": "InfoGAN's packed samples and a critic with a Q head (ctx.extras['packed']; an "
               "InfoGAN model, e.g. mlp_infogan)",
-    "plain_critic": "a critic that scores samples alone (a conditional model's critic also "
-                    "reads the class labels)",
+    "plain_critic": "a critic that gives one score per sample from the sample alone (a "
+                    "conditional model's critic also reads the class labels; InfoGAN's "
+                    "also returns its Q head)",
 }
 
 
@@ -66,7 +67,7 @@ def run_supplies(packing: str | None, training: bool = True) -> set[str]:
     """The needs a run meets, from its model's ``packing`` ("label", "code" or None): what
     the trainer puts into ``EvalContext.extras`` (train.evaluate_member)."""
     out = {"critic"} if training else set()
-    if training and packing != "label":
+    if training and packing is None:
         out.add("plain_critic")
     if packing == "label":
         out |= {"codes", "labels"}
