@@ -22,7 +22,8 @@ from ganbench.models.mlp import EnsembleMLP
 NORMS = ("batch", "layer", "none")
 
 
-def _dim(shape) -> int:
+def flat_dim(shape) -> int:
+    """Features of one sample of ``shape``."""
     return int(torch.tensor(shape).prod())
 
 
@@ -59,10 +60,10 @@ class MLPCoders(Coders):
         self.sizes, self.act = [width] * depth, activation
 
     def encoder(self, gens, shape, out_dim):
-        return EnsembleMLP(gens, [_dim(shape), *self.sizes, out_dim], self.act, (out_dim,))
+        return EnsembleMLP(gens, [flat_dim(shape), *self.sizes, out_dim], self.act, (out_dim,))
 
     def decoder(self, gens, shape, code_dim, squash):
-        return EnsembleMLP(gens, [code_dim, *self.sizes, _dim(shape)], self.act, tuple(shape),
+        return EnsembleMLP(gens, [code_dim, *self.sizes, flat_dim(shape)], self.act, tuple(shape),
                            out_act="tanh" if squash else None)
 
 

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from ganbench.game import Game
 from ganbench.models.base import Model
-from ganbench.models.coders import ConvCoders, MLPCoders, _dim
+from ganbench.models.coders import ConvCoders, MLPCoders, flat_dim
 from ganbench.models.registry import REGISTRY
 
 KINGMA = "Kingma & Welling 2014, Auto-Encoding Variational Bayes (ICLR)"
@@ -66,7 +66,7 @@ class VAENet(nn.Module):
         self.encoder, self.decoder = encoder, decoder
         self.shape, self.code_dim = tuple(shape), code_dim
         self.likelihood, self.sample_kind = likelihood, sample
-        self.dim = _dim(shape)
+        self.dim = flat_dim(shape)
         self.fixed_log_std = math.log(decoder_std) if decoder_std > 0 else None
         if likelihood == "gaussian" and decoder_std == 0:
             self.log_std = nn.Parameter(torch.zeros(members, 1, self.dim))
@@ -158,7 +158,7 @@ class _VAE(Model):
             raise ValueError("the bernoulli likelihood is for images (pixels in [-1, 1])")
         self.squash = dataset.kind == "image" and self.likelihood == "gaussian"
         # the sampling latent: the code, and for draws the observation noise
-        self.latent_dim = self.code_dim + (_dim(dataset.shape) if self.sample == "draw" else 0)
+        self.latent_dim = self.code_dim + (flat_dim(dataset.shape) if self.sample == "draw" else 0)
 
     def generator(self, shape, gens):
         return VAENet(self.encoder(gens, shape, 2 * self.code_dim),
