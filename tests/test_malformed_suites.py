@@ -62,3 +62,48 @@ def test_bad_set_options_are_rejected_naming_the_option(option, words, tmp_path,
     good = Path(__file__).parents[1] / "suites" / "smoke.yaml"
     err = run_rejected([str(good), "--set", option], tmp_path / "results", capsys)
     assert f"--set {option.split('=')[0]}" in err and words in err, err
+
+
+JUNK = ["x", "", -1, 0, 0.5, 1e300, float("nan"), float("inf"), True, None, [], {}, [1, "a"],
+        {"name": "nope"}, 10**12, "1e3", {"abs": -1}]
+
+
+def _leaves(node, path=()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _leaves(v, (*path, i))
+    yield path
+
+
+def test_random_damage_to_shipped_suites_is_an_error_or_valid_never_a_crash():
+    """Every leaf and section of two shipped suites replaced by junk, one at a time (a fixed
+    sample): validation either accepts the result or raises SuiteError, nothing else."""
+    import copy
+    import random
+
+    import yaml
+
+    from ganbench.suite import SuiteError, parse_suite
+
+    rng = random.Random(0)
+    suites = Path(__file__).parents[1] / "suites"
+    tried = rejected = 0
+    for name in ("ci.yaml", "smoke.yaml"):
+        raw = yaml.safe_load((suites / name).read_text())
+        paths = [p for p in _leaves(raw) if p]
+        for path in rng.sample(paths, min(len(paths), 60)):
+            bad = copy.deepcopy(raw)
+            node = bad
+            for k in path[:-1]:
+                node = node[k]
+            node[path[-1]] = copy.deepcopy(rng.choice(JUNK))
+            tried += 1
+            try:
+                parse_suite(bad, name, "damaged")
+            except SuiteError as exc:
+                rejected += 1
+                assert len(str(exc)) < 6000
+    assert tried >= 60 and rejected >= tried // 2
