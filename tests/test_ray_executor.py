@@ -2,11 +2,13 @@
 the local executor, a worker killed mid-task, and Ctrl-C through the command line."""
 
 import copy
+import ctypes
 import os
 import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -94,6 +96,42 @@ def address():
         ray_config.initialize("")
 
 
+class SummaryWrites:
+    """Counts every summary.json put in place in some run folders, as the kernel reports
+    it (inotify: events queue until read, so none is missed): an atomic write ends with a
+    rename to the name (IN_MOVED_TO), a plain one creates it (IN_CREATE)."""
+
+    EVENTS = 0x80 | 0x100  # IN_MOVED_TO | IN_CREATE
+
+    def __init__(self, folders: list[Path]):
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = self.libc.inotify_init1(os.O_NONBLOCK)
+        assert self.fd >= 0, os.strerror(ctypes.get_errno())
+        self.names: dict[int, str] = {}
+        for folder in folders:
+            folder.mkdir(parents=True)  # an empty run folder: a run not started
+            wd = self.libc.inotify_add_watch(self.fd, str(folder).encode(), self.EVENTS)
+            assert wd >= 0, os.strerror(ctypes.get_errno())
+            self.names[wd] = folder.name
+
+    def count(self) -> dict[str, int]:
+        counts = dict.fromkeys(self.names.values(), 0)
+        while True:
+            try:
+                data = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                break
+            i = 0
+            while i < len(data):
+                wd, _, _, size = struct.unpack_from("iIII", data, i)
+                name = data[i + 16:i + 16 + size].rstrip(b"\0")
+                if name == b"summary.json":
+                    counts[self.names[wd]] += 1
+                i += 16 + size
+        os.close(self.fd)
+        return counts
+
+
 def suite_dict(tiny, **training):
     d = copy.deepcopy(tiny)
     d["name"] = "ray"
@@ -155,22 +193,19 @@ def test_a_worker_killed_mid_task_is_retried_and_resumes_with_nothing_lost_or_wr
     d["grid"] = {"seed": [0, 1]}  # one group of two
     suite = parse_suite(d)
     dirs = runs_of(tmp_path, suite)
+    writes = SummaryWrites([rd.path for rd in dirs.values()])
     killed: list[tuple[int, int]] = []  # (pid, step at the kill)
-    first_write: dict[str, tuple[int, int]] = {}  # run id -> (inode, mtime) of its summary
     done = threading.Event()
 
     def killer():
         while not done.is_set():
-            for run_id, rd in dirs.items():
-                if run_id not in first_write and rd.summary_path.is_file():
-                    st = rd.summary_path.stat()
-                    first_write[run_id] = (st.st_ino, st.st_mtime_ns)
             board = None if killed else board_of_running_suite("ray_kill")
             if board is not None:
                 snap = ray.get(board.snapshot.remote())
                 if snap and all(rd.checkpoint_path.is_file() for rd in dirs.values()):
                     pid, _, step = snap[0]
                     if 0 < step:  # training, and checkpointed: kill its worker
+                        assert not any(rd.summary_path.exists() for rd in dirs.values())
                         os.kill(pid, signal.SIGKILL)
                         killed.append((pid, step))
             time.sleep(0.02)
@@ -184,7 +219,7 @@ def test_a_worker_killed_mid_task_is_retried_and_resumes_with_nothing_lost_or_wr
         watcher.join()
     assert killed, "the worker was not killed (the group finished first?)"
     assert out["done"] == 2 and out["failed"] == 0
-    for run_id, rd in dirs.items():
+    for rd in dirs.values():
         s = rd.read_summary()
         assert s["status"] == "done" and s["metrics"]
         # the retry resumed from the checkpoint, not from step 0 ...
@@ -192,10 +227,8 @@ def test_a_worker_killed_mid_task_is_retried_and_resumes_with_nothing_lost_or_wr
         assert s["resumed_from"] >= killed[0][1] // 50 * 50  # its last evaluation or later
         # ... and lost no evaluation nor made one twice
         assert [r["step"] for r in rd.read_metrics()] == list(range(50, 1001, 50))
-        # written once: a second (atomic) write would have replaced the file seen first
-        st = rd.summary_path.stat()
-        assert first_write[run_id] == (st.st_ino, st.st_mtime_ns)
         assert not rd.checkpoint_path.exists()
+    assert writes.count() == {run_id: 1 for run_id in dirs}  # each summary written once
 
 
 def test_a_retried_task_trains_only_its_unfinished_runs(address, tmp_path, tiny_suite_dict):
@@ -281,3 +314,20 @@ def test_gpu_share_grows_with_the_work_per_step_up_to_one_gpu(tiny_suite_dict):
     assert small == 1 / 8
     big = [copy.copy(runs[0]) for _ in range(4096)]
     assert gpu_share(big) == 1.0
+
+
+def test_ganbench_runs_without_ray_and_says_how_to_get_it(tmp_path, tiny_suite_dict):
+    path = tmp_path / "ray.yaml"
+    path.write_text(yaml.safe_dump(suite_dict(tiny_suite_dict)))
+    res = tmp_path / "res"
+    code = ("import sys; sys.modules['ray'] = None\n"  # as if Ray were not installed
+            "from ganbench.cli import main\n"
+            f"assert main(['run', {str(path)!r}, '--dry-run']) == 0\n"
+            f"sys.exit(main(['run', {str(path)!r}, '--results', {str(res)!r}, "
+            "'--executor', 'ray']))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert 'the ray executor needs Ray, an optional extra: pip install "ganbench[ray]"' \
+        in proc.stderr
+    assert not res.exists()
