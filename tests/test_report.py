@@ -35,7 +35,7 @@ SUITE = {
     },
     "grid": {"dataset": ["ring", "grid"], "objective": ["nonsaturating", "hinge"], "seed": [0, 1]},
     # SGD with an absurd critic step: these runs diverge at once
-    "cases": [{"objective": "minimax", "optimizer.name": "sgd", "optimizer.lr_d": 1e30}],
+    "cases": [{"objective": "minimax", "optimizer": {"name": "sgd", "lr_g": 10.0, "lr_d": 10.0}}],
     "table": {"rows": ["objective", "scheme"], "columns": ["dataset"], "metrics": ["modes"]},
 }
 FIGURES = {"metrics-modes", "curves-modes", "curves-d_loss", "curves-g_loss", "samples"}
