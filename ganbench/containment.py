@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ganbench.strict_yaml import show
+
 MAX_NAME = 120  # one folder name; far below every file system's limit (255 bytes)
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
 
@@ -38,8 +40,7 @@ def name_problem(name: object) -> str | None:
 
 def shown(name: object) -> str:
     """A name for a message, cut short (never echo unbounded input)."""
-    text = repr(name)
-    return text if len(text) <= 42 else text[:40] + "..."
+    return show(name, 42)
 
 
 def check_name(name: object, what: str) -> str:
