@@ -5,7 +5,7 @@ They run on the default device (CUDA when present) and synchronise it inside the
 import pytest
 import torch
 
-from ganbench.bench import bench_runs
+from ganbench.ci.bench import bench_runs
 from ganbench.train import build, resolve_device
 
 
@@ -26,7 +26,7 @@ def sync(device):
 @pytest.fixture(scope="session")
 def built_game(device):
     """Factory: a ring game of ``members`` runs with the headline suite's model (see
-    ganbench.bench); keyword arguments name other plug-ins."""
+    ganbench.ci.bench); keyword arguments name other plug-ins."""
     def make(members: int = 4, **setup):
         return build(bench_runs(members=members, **setup), device)
     return make

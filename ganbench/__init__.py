@@ -20,18 +20,35 @@ except metadata.PackageNotFoundError:  # run from a source tree that was not ins
 __all__ = ["__version__", "evaluate", "load_history", "load_results"]
 
 
-def __getattr__(name: str):
-    if name == "load_results":
-        from ganbench.results import tidy_results
+def load_results(results_dir):
+    """Finished runs' final metrics, tidy: one row per run and metric entry
+    (``ganbench.results.tidy_results``)."""
+    from ganbench.results import tidy_results
 
-        return tidy_results
-    if name == "load_history":
-        from ganbench.results import load_history
+    return tidy_results(results_dir)
 
-        return load_history
-    if name == "evaluate":
-        # the module ganbench.evaluate, callable as ganbench.evaluate(real, fake, ...)
-        import importlib
 
-        return importlib.import_module("ganbench.evaluate")
-    raise AttributeError(f"module 'ganbench' has no attribute {name!r}")
+def load_history(results_dir):
+    """Every evaluation of every run, tidy: one row per run, step and entry
+    (``ganbench.results.load_history``)."""
+    from ganbench.results import load_history as history
+
+    return history(results_dir)
+
+
+def evaluate(real, fake, dataset=None, metrics=None, seed: int = 0, device: str = "cpu",
+             cache_dir=None) -> dict[str, float]:
+    """Metric entry -> value of ``fake`` against ``real`` (with extras such as
+    ``jsd_classifier_ci_low``). Samples are arrays, tensors or files (``.npy``, ``.npz``,
+    an image folder); ``dataset`` is None, a registered name, ``{name: ..., param: ...}`` or
+    a dataset object; ``metrics`` a name or a list (None: the default metrics that apply to
+    the data set). A named metric that cannot run is an error."""
+    from ganbench.metrics.evaluate import evaluate as score
+    from ganbench.metrics.samples import as_samples
+    from ganbench.suite import PluginRef
+
+    if isinstance(dataset, (str, dict)):  # a reference, built as a suite builds it
+        dataset = PluginRef.parse(dataset).create("datasets")
+    names = [metrics] if isinstance(metrics, str) else metrics
+    return score(as_samples(real, "real"), as_samples(fake, "fake"), dataset, names, seed=seed,
+                 device=device, cache_dir=cache_dir)

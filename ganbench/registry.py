@@ -40,7 +40,7 @@ KINDS: dict[str, str] = {
     "datasets": "ganbench.data",
     "models": "ganbench.models",
     "metrics": "ganbench.metrics",
-    "plots": "ganbench.plots",
+    "plots": "ganbench.report.plots",
 }
 
 

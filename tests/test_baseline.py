@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from ganbench import baseline
+from ganbench.ci import baseline
 from ganbench.cli import main
 from ganbench.results import RunDir, write_suite_record
 from ganbench.suite import parse_suite

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_baseline import RAW, _vals, fake_results
 
-from ganbench import baseline
+from ganbench.ci import baseline
 from ganbench.cli import main
 from ganbench.results import SUITE_RECORD
 from ganbench.suite import load_suite

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ganbench import bench
+from ganbench.ci import bench
 from ganbench.cli import main
 
 TINY = "{name: mlp, latent_dim: 4, width: 8, depth: 1}"

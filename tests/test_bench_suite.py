@@ -4,8 +4,8 @@ import sys
 
 import yaml
 
-from ganbench.bench_suite import bench_suite
-from ganbench.grouping import group_runs
+from ganbench.ci.bench_suite import bench_suite
+from ganbench.execute.grouping import group_runs
 from ganbench.suite import parse_suite
 
 CLI = "import sys; from ganbench.cli import main; sys.exit(main())"

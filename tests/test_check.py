@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import yaml
 from scipy import stats
 
-from ganbench import baseline, check
+from ganbench.ci import baseline, check
 from ganbench.cli import main
 from ganbench.objectives.base import bmean
 from ganbench.objectives.standard import NonSaturating
@@ -326,8 +326,8 @@ def test_entries_without_a_direction_are_neither_recorded_nor_missed():
     import json
     from pathlib import Path
 
-    from ganbench.baseline import measured
-    from ganbench.check import compare
+    from ganbench.ci.baseline import measured
+    from ganbench.ci.check import compare
 
     assert measured("jsd_classifier") and measured("modes_thresholded")
     assert not any(measured(k) for k in ("jsd_classifier_bits", "jsd_classifier_steps",

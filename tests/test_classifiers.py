@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from ganbench import classifiers as C
 from ganbench.data import REGISTRY as DATASETS
 from ganbench.data.synthetic import GaussianMixture
+from ganbench.metrics import classifiers as C
 
 
 def test_standardize_per_coordinate_and_per_channel():

@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from ganbench.cli import main
-from ganbench.containment import ContainmentError, name_problem
 from ganbench.results import RunDir
 from ganbench.suite import parse_suite
+from ganbench.util.containment import ContainmentError, name_problem
 
 
 def tree(path):

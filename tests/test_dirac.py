@@ -15,7 +15,7 @@ from ganbench.data import REGISTRY as DATASETS
 from ganbench.metrics import REGISTRY as METRICS
 from ganbench.metrics.base import EvalContext, MetricError
 from ganbench.models import REGISTRY as MODELS
-from ganbench.plots import load_history
+from ganbench.report.plots import load_history
 from ganbench.results import RunDir
 from ganbench.suite import RunSpec, load_suite, parse_suite
 from ganbench.train import train_group

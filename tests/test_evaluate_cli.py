@@ -8,7 +8,7 @@ import torch
 
 from ganbench.cli import main
 from ganbench.data.synthetic import GaussianMixture, ring_centres
-from ganbench.evaluate import SampleFileError, load_samples
+from ganbench.metrics.samples import SampleFileError, load_samples
 
 
 @pytest.fixture

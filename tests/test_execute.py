@@ -14,7 +14,7 @@ import yaml
 
 from ganbench import execute
 from ganbench.execute import Interrupted, Stopped, _reporter, run_suite
-from ganbench.progress import Progress
+from ganbench.execute.progress import Progress
 from ganbench.results import RunDir
 from ganbench.suite import load_suite, parse_suite
 from ganbench.train import setup

@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from ganbench.cli import main
-from ganbench.lock import LockedError, suite_lock
+from ganbench.util.lock import LockedError, suite_lock
 
 HOLD = """
 import sys, time
-from ganbench.lock import suite_lock
+from ganbench.util.lock import suite_lock
 with suite_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ganbench.cli import main
-from ganbench.strict_yaml import MAX_BYTES
+from ganbench.util.strict_yaml import MAX_BYTES
 
 CORPUS = Path(__file__).parent / "malformed_suites"
 FILES = sorted(CORPUS.glob("*.yaml"))

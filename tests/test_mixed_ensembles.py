@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from ganbench.execute import plan, run_suite
-from ganbench.grouping import group_runs
+from ganbench.execute.grouping import group_runs
 from ganbench.registry import registry
 from ganbench.results import RunDir
 from ganbench.suite import parse_suite

@@ -10,9 +10,9 @@ from PIL import Image
 
 from ganbench.cli import main
 from ganbench.data import REGISTRY as DATASETS
-from ganbench.reporting import figures
-from ganbench.reporting.data import SuiteData
-from ganbench.reporting.style import theme
+from ganbench.report import figures
+from ganbench.report.data import SuiteData
+from ganbench.report.style import theme
 from ganbench.results import RunDir, write_suite_record
 from ganbench.suite import parse_suite
 

@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from ganbench.progress import Progress, duration, resolve_mode
+from ganbench.execute.progress import Progress, duration, resolve_mode
 
 
 class Clock:

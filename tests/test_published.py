@@ -9,11 +9,11 @@ import json
 import pandas as pd
 import pytest
 
-from ganbench import published
 from ganbench.cli import main
-from ganbench.published import Published
 from ganbench.results import RunDir, write_suite_record
 from ganbench.suite import SuiteError, parse_suite
+from ganbench.suite import reference as published
+from ganbench.suite.reference import Published
 
 REF = {
     "paper": "Lin, Khetan, Fanti & Oh 2018, PacGAN (NeurIPS)",

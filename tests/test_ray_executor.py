@@ -24,8 +24,8 @@ from ray._raylet import Config as ray_config
 
 from ganbench import execute
 from ganbench.execute import run_suite
-from ganbench.progress import Progress
-from ganbench.ray_executor import (
+from ganbench.execute.progress import Progress
+from ganbench.execute.ray import (
     BOARD_PREFIX,
     Board,
     Cluster,

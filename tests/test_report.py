@@ -21,7 +21,7 @@ import yaml
 from PIL import Image
 
 from ganbench.cli import main
-from ganbench.reporting.data import SuiteData
+from ganbench.report.data import SuiteData
 from ganbench.results import RunDir, load_results
 
 SUITE = {

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ganbench import classifiers as C
 from ganbench.data.synthetic import GaussianMixture
+from ganbench.metrics import classifiers as C
 from ganbench.metrics.base import EvalContext
 from ganbench.metrics.features import FORCE_WEIGHTS_ONLY, INCEPTION_FILE
 from ganbench.metrics.registry import REGISTRY

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from ganbench import strict_yaml as sy
+from ganbench.util import strict_yaml as sy
 
 
 def test_ordinary_yaml_reads_as_pyyaml_reads_it():

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from ganbench import tables
-from ganbench.tables import build_table, latex_escape, render
+from ganbench.report import tables
+from ganbench.report.tables import build_table, latex_escape, render
 
 
 def results(rows):

@@ -1,6 +1,6 @@
 import pytest
 
-from ganbench.textfmt import render
+from ganbench.util.textfmt import render
 
 
 def test_columns_align_left_and_right():

@@ -53,7 +53,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ganbench.classifiers import (
+from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
+from ganbench.metrics.classifiers import (
     Classifier,
     EnsembleFitter,
     Fitter,
@@ -62,7 +63,6 @@ from ganbench.classifiers import (
     per_sample_loss,
     predict,
 )
-from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
 from ganbench.metrics.registry import REGISTRY
 from ganbench.seeding import generator as seeded
 

@@ -21,13 +21,13 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ganbench.classifiers import per_sample_loss
 from ganbench.metrics.base import Entry, EvalContext, MetricError
 from ganbench.metrics.classifier_jsd import (
     FreshClassifierMetric,
     JSDEstimate,
     bootstrap_means,
 )
+from ganbench.metrics.classifiers import per_sample_loss
 from ganbench.metrics.registry import REGISTRY
 from ganbench.seeding import generator as seeded
 

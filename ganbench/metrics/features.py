@@ -3,7 +3,7 @@ feature-extractor registry (so its ``calculate_metrics`` does the metrics).
 
 - ``raw``: the samples themselves, flattened, in float64. For low-dimensional data FID is
   then the Frechet distance between Gaussians fitted to the coordinates.
-- ``classifier``: the penultimate layer of ``ganbench.classifiers.dataset_classifier``
+- ``classifier``: the penultimate layer of ``ganbench.metrics.classifiers.dataset_classifier``
   (trained on the dataset's real labelled data; cached on disk).
 - ``inception``: torch-fidelity's Inception-v3 (``inception-v3-compat``, the TF-FID
   network), images in [-1, 1] turned into 8-bit RGB. Weights are read from a local file

@@ -109,7 +109,7 @@ class _Fidelity(Metric):
             if feats == "classifier":
                 if ctx.dataset is None or not ctx.dataset.num_classes:
                     raise MetricError("classifier features need a dataset with labels")
-                from ganbench.classifiers import dataset_classifier
+                from ganbench.metrics.classifiers import dataset_classifier
 
                 net = dataset_classifier(ctx.dataset, cache_dir=ctx.cache_dir, device=dev)
                 kw.update(feature_extractor=CLASSIFIER_NAME, ganbench_classifier=net,
@@ -125,7 +125,7 @@ class _Fidelity(Metric):
                 ident = hashlib.sha256(f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
                                        .encode()).hexdigest()[:12]
                 x_real, x_fake = to_rgb_uint8(real), to_rgb_uint8(fake)
-            from ganbench.classifiers import default_cache_dir
+            from ganbench.metrics.classifiers import default_cache_dir
 
             store = Path(ctx.cache_dir or default_cache_dir()) / "fidelity"
             real_name = f"ganbench-real-{_digest(real)}-{ident}"
@@ -174,7 +174,7 @@ class _Fidelity(Metric):
             raise MetricError("classifier features need a dataset with labels")
         for f, c in zip(fakes, ctxs):
             flat_pair(c.real, f)  # shapes agree, finite
-        from ganbench.classifiers import dataset_classifier
+        from ganbench.metrics.classifiers import dataset_classifier
 
         dev = torch.device(c0.device)
         net = dataset_classifier(c0.dataset, cache_dir=c0.cache_dir, device=dev)
@@ -225,7 +225,7 @@ def _stage(store: Path, real_name: str, fake_name: str) -> Path:
 
 def _persist(root: Path, store: Path, real_name: str) -> None:
     """Keep the real features torch-fidelity computed (written atomically)."""
-    from ganbench.results import atomic_write_bytes
+    from ganbench.util.atomic import atomic_write_bytes
 
     for f in root.glob(real_name + "*"):
         if not (store / f.name).exists():

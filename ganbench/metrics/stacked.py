@@ -1,7 +1,7 @@
 """Mode counting on stacked digits (1000 modes), as in Metz et al. 2017 and VEEGAN Table 2.
 
 Each channel of a generated sample is classified by the digit classifier of the channel
-data set (``ganbench.classifiers.dataset_classifier``: trained once on its real labelled
+data set (``ganbench.metrics.classifiers.dataset_classifier``: trained once on its real labelled
 training split); the sample's mode is the triple (d1, d2, d3), index 100*d1 + 10*d2 + d3.
 
 - ``stacked_modes``: the number of distinct triples among the samples (out of 1000).
@@ -57,7 +57,7 @@ _last: dict[str, object] = {}
 
 
 def _classifier(dataset, ctx: EvalContext):
-    from ganbench.classifiers import dataset_classifier
+    from ganbench.metrics.classifiers import dataset_classifier
 
     clf = dataset_classifier(dataset, cache_dir=ctx.cache_dir, device=ctx.device)
     clf.eval()

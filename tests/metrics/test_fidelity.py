@@ -127,7 +127,7 @@ def test_inception_features_from_a_local_weights_file(tmp_path):
 
 
 def test_fake_features_are_shared_between_metrics_of_one_sample_set(shared_cache, monkeypatch):
-    from ganbench.classifiers import dataset_classifier
+    from ganbench.metrics.classifiers import dataset_classifier
 
     g = torch.Generator().manual_seed(1)
     ctx = EvalContext(real=THREE.sample(300, g), dataset=THREE, cache_dir=shared_cache)
@@ -144,7 +144,7 @@ def test_fake_features_are_shared_between_metrics_of_one_sample_set(shared_cache
 
 
 def test_a_group_trains_the_classifier_once_and_extracts_in_one_pass(tmp_path, monkeypatch):
-    from ganbench import classifiers
+    from ganbench.metrics import classifiers
 
     # a dataset no other test uses, so its classifier is not in this process's memo
     ds = GaussianMixture(torch.tensor([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]]), 0.4)

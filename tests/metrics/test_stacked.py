@@ -84,7 +84,7 @@ def test_real_stacked_samples_cover_all_modes(stacked, cache):
 def test_exactly_ten_triples(stacked, cache):
     ctx = ctx_for(stacked, cache)
     x, y = stacked.sample_labeled(400, torch.Generator().manual_seed(1), split="test")
-    from ganbench.classifiers import dataset_classifier
+    from ganbench.metrics.classifiers import dataset_classifier
 
     clf = dataset_classifier(stacked.channel_dataset, cache_dir=cache)
     digits = st.classify_channels(x, clf.eval())

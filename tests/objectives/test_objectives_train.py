@@ -8,7 +8,7 @@ from ganbench.cli import main
 from ganbench.execute import run_suite
 from ganbench.models import REGISTRY as MODELS
 from ganbench.objectives.regularizers import REGISTRY as REGULARIZERS
-from ganbench.report import listing
+from ganbench.report.text import listing
 from ganbench.results import RunDir
 from ganbench.suite import parse_suite
 

@@ -1,0 +1,156 @@
+"""Training throughput, and the vectorised ensemble against one run after another.
+
+For each ensemble size E, in one process and on one device:
+
+* the plain loop trains E separate groups of one run, one after another, and
+* the ensemble trains one group of E runs (every parameter carries the member axis),
+
+each for the same number of timed steps after a warm-up. The figure of merit is the
+aggregate run-steps per second (E x steps / time) and the ratio ensemble / loop. Only
+``game.train_step(scheme)`` is timed (no evaluation, no divergence bookkeeping); CUDA is
+synchronised before the clock is read.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from ganbench.suite import label, parse_suite
+from ganbench.train import build, device_name, resolve_device
+from ganbench.util import textfmt
+
+DEFAULT_BATCH = 256
+HEADLINE_SUITE = Path(__file__).resolve().parents[2] / "suites" / "mode_collapse.yaml"
+
+
+def headline_setup() -> tuple[Any, int]:
+    """(model, batch size) of the headline suite when it is there, else the MLP defaults
+    (Metz et al.'s sizes) and a batch of 256."""
+    model: Any = "mlp"
+    batch = DEFAULT_BATCH
+    if HEADLINE_SUITE.is_file():
+        base = (yaml.safe_load(HEADLINE_SUITE.read_text()) or {}).get("base") or {}
+        model = base.get("model", model)
+        batch = (base.get("training") or {}).get("batch_size", batch)
+    return model, batch
+
+
+@dataclass
+class BenchRow:
+    members: int
+    steps: int
+    loop_s: float
+    ensemble_s: float
+    loop_run_steps_per_s: float
+    ensemble_steps_per_s: float
+    ensemble_run_steps_per_s: float
+    ensemble_samples_per_s: float
+    speedup: float
+    peak_memory_bytes: int | None = None
+
+
+@dataclass
+class BenchResult:
+    device: str
+    device_name: str
+    torch: str
+    threads: int
+    setup: dict[str, str]
+    batch_size: int
+    steps: int
+    warmup: int
+    rows: list[BenchRow] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def render(self) -> str:
+        head = ["members", "loop run-steps/s", "ensemble steps/s", "ensemble run-steps/s",
+                "ensemble samples/s", "ensemble / loop"]
+        body = [[str(r.members), f"{r.loop_run_steps_per_s:.1f}", f"{r.ensemble_steps_per_s:.1f}",
+                 f"{r.ensemble_run_steps_per_s:.1f}", f"{r.ensemble_samples_per_s:.3g}",
+                 f"{r.speedup:.2f}x"] for r in self.rows]
+        if any(r.peak_memory_bytes for r in self.rows):
+            head.append("peak MiB")
+            for b, r in zip(body, self.rows):
+                b.append(f"{(r.peak_memory_bytes or 0) / 2**20:.0f}")
+        setup = " / ".join(self.setup.values())
+        lines = [f"device: {self.device_name}; torch {self.torch}",
+                 f"setup: {setup}; batch {self.batch_size}; {self.steps} timed steps after "
+                 f"{self.warmup} warm-up steps",
+                 textfmt.render(head, body, align="r"),
+                 "loop: E groups of 1 trained one after another; ensemble: one group of E. "
+                 "run-steps/s = E x steps / time; samples/s = run-steps/s x batch"]
+        return "\n".join(lines)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_steps(built, steps: int, warmup: int, device: torch.device) -> float:
+    """Seconds for ``steps`` training steps of a built group, after ``warmup`` steps."""
+    for _ in range(warmup):
+        built.game.train_step(built.scheme)
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        built.game.train_step(built.scheme)
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+def bench_runs(dataset: Any = "ring", model: Any = None, objective: Any = "nonsaturating",
+               scheme: Any = "alternating", members: int = 1, batch_size: int | None = None):
+    """Validated RunSpecs for seeds 0..members-1 of one setup (through the suite schema)."""
+    d_model, d_batch = headline_setup()
+    raw = {"name": "bench",
+           "base": {"dataset": dataset, "model": model or d_model, "objective": objective,
+                    "scheme": scheme, "training": {"batch_size": batch_size or d_batch},
+                    "evaluation": {"metrics": []}},
+           "grid": {"seed": list(range(members))}}
+    return parse_suite(raw, source="<bench>").runs
+
+
+def run_bench(dataset: Any = "ring", model: Any = None, objective: Any = "nonsaturating",
+              scheme: Any = "alternating", members: list[int] | tuple[int, ...] = (1, 4, 16, 64),
+              steps: int = 50, warmup: int = 5, batch_size: int | None = None,
+              device: str = "auto") -> BenchResult:
+    if not members or min(members) < 1:
+        raise ValueError(f"--members: expected ensemble sizes >= 1, got {list(members)}")
+    if steps < 1 or warmup < 0:
+        raise ValueError(f"expected --steps >= 1 and --warmup >= 0, got {steps} and {warmup}")
+    dev = resolve_device(device)
+    runs = bench_runs(dataset, model, objective, scheme, max(members), batch_size)
+    cfg = runs[0].config
+    given = {"dataset": dataset, "model": model or headline_setup()[0], "objective": objective,
+             "scheme": scheme}
+    result = BenchResult(
+        device=str(dev), device_name=device_name(dev), torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        setup={k: label(v) for k, v in given.items()},
+        batch_size=cfg["training"]["batch_size"], steps=steps, warmup=warmup)
+    for E in members:
+        loop_s = 0.0
+        for spec in runs[:E]:  # E separate groups of one, one after another
+            loop_s += time_steps(build([spec], dev), steps, warmup, dev)
+        if dev.type == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(dev)
+        ens_s = time_steps(build(runs[:E], dev), steps, warmup, dev)
+        peak = torch.cuda.max_memory_allocated(dev) if dev.type == "cuda" else None
+        run_steps = E * steps
+        result.rows.append(BenchRow(
+            members=E, steps=steps, loop_s=loop_s, ensemble_s=ens_s,
+            loop_run_steps_per_s=run_steps / loop_s, ensemble_steps_per_s=steps / ens_s,
+            ensemble_run_steps_per_s=run_steps / ens_s,
+            ensemble_samples_per_s=run_steps * result.batch_size / ens_s,
+            speedup=loop_s / ens_s, peak_memory_bytes=peak))
+    return result

@@ -1,0 +1,125 @@
+"""CLI verbs for continuous integration: ``baseline``, ``check`` and ``bench``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ganbench import cli
+
+
+@cli.verb("baseline")
+def cmd_baseline(a: argparse.Namespace) -> int:
+    from ganbench.ci import baseline
+
+    base = baseline.record(Path(a.results_dir), Path(a.output))
+    n_metrics = sum(len(g["metrics"]) for g in base["groups"].values())
+    print(f"baseline of suite {base['suite']!r}: {len(base['groups'])} groups, "
+          f"{n_metrics} group metrics -> {a.output}")
+    return 0
+
+
+@cli.verb("check")
+def cmd_check(a: argparse.Namespace) -> int:
+    from ganbench.ci import baseline, check
+
+    base = baseline.load(a.baseline)  # first: a bad baseline is a usage error (exit 2)
+    current = baseline.summarise(Path(a.results_dir))
+    baseline.same_suite(base, current, a.baseline)  # another suite's baseline: exit 2 too
+    result = check.compare(base, current, alpha=a.alpha, correction=a.correction)
+    if a.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(check.render(result), end="")
+    return 1 if result.failed else 0
+
+
+@cli.verb("bench")
+def cmd_bench(a: argparse.Namespace) -> int:
+    from ganbench.ci import bench
+
+    if a.threads is not None:
+        if a.threads < 1:
+            print(f"ganbench bench: --threads: expected an integer >= 1, got {a.threads}",
+                  file=sys.stderr)
+            return 2
+        import torch
+        torch.set_num_threads(a.threads)
+    if a.suite:
+        from ganbench.ci.bench_suite import bench_suite
+        from ganbench.suite import load_suite
+
+        res = bench_suite(load_suite(a.suite), steps=a.steps, warmup=a.warmup,
+                          device=a.device, max_group=a.max_group)
+        print(json.dumps(res.to_dict(), indent=2) if a.json else res.render())
+        return 0
+
+    result = bench.run_bench(dataset=_plugin(a.dataset), model=_plugin(a.model),
+                             objective=_plugin(a.objective), scheme=_plugin(a.scheme),
+                             members=a.members, steps=a.steps,
+                             warmup=a.warmup, batch_size=a.batch_size, device=a.device)
+    print(json.dumps(result.to_dict(), indent=2) if a.json else result.render())
+    return 0
+
+
+def _plugin(text: str | None):
+    """A plug-in as the suite file writes it: a name, or a YAML mapping with its params."""
+    if text is None or not text.lstrip().startswith("{"):
+        return text
+    from ganbench.util import strict_yaml  # read as suite files are (duplicate keys, bounds)
+
+    try:
+        return strict_yaml.load(text)
+    except strict_yaml.YAMLProblem as exc:
+        raise cli.UsageError(f"not a YAML mapping: {strict_yaml.show(text)} ({exc})") from None
+
+
+PLUGIN_HELP = " (a name or a YAML mapping, e.g. '{name: mlp, width: 128}')"
+
+
+def _parsers(sub) -> None:
+    b = sub.add_parser("baseline", help="record a suite's results as the baseline of the check")
+    b.add_argument("results_dir", help="a suite's results folder, e.g. results/ci")
+    b.add_argument("-o", "--output", required=True,
+                   help="baseline file to write, e.g. results/baselines/ci.json")
+
+    c = sub.add_parser("check", help="compare fresh results with a baseline; exit 1 on a "
+                       "regression")
+    c.add_argument("results_dir", help="the fresh results of the suite, e.g. /tmp/r/ci")
+    c.add_argument("--baseline", required=True, help="baseline file (ganbench baseline)")
+    c.add_argument("--alpha", type=float, default=0.05,
+                   help="significance level after the correction (default 0.05)")
+    c.add_argument("--correction", choices=["bh", "none"], default="bh",
+                   help="multiple-testing correction over all comparisons (default: bh, "
+                   "Benjamini-Hochberg)")
+    c.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    be = sub.add_parser("bench", help="training throughput, and the vectorised ensemble "
+                        "against one run after another")
+    be.add_argument("--dataset", default="ring", help="default: ring" + PLUGIN_HELP)
+    be.add_argument("--model", default=None,
+                    help="default: the model of suites/mode_collapse.yaml, else mlp with its "
+                    "defaults" + PLUGIN_HELP)
+    be.add_argument("--objective", default="nonsaturating", help="default: nonsaturating")
+    be.add_argument("--scheme", default="alternating", help="default: alternating" + PLUGIN_HELP)
+    be.add_argument("--members", type=int, nargs="+", default=[1, 4, 16, 64],
+                    help="ensemble sizes to measure (default: 1 4 16 64)")
+    be.add_argument("--steps", type=int, default=50, help="timed steps per measurement")
+    be.add_argument("--warmup", type=int, default=5, help="untimed steps first")
+    be.add_argument("--batch-size", type=int, default=None,
+                    help="default: the suite's batch size, else 256")
+    be.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    be.add_argument("--suite", default=None,
+                    help="time a whole suite instead: its ensembles against its runs one at "
+                    "a time (--steps steps each)")
+    be.add_argument("--max-group", type=int, default=64,
+                    help="with --suite: the largest ensemble (default 64)")
+    be.add_argument("--threads", type=int, default=None,
+                    help="CPU threads of torch (default: torch's own choice); 1 separates "
+                    "what an ensemble saves in overhead from what two threads add")
+    be.add_argument("--json", action="store_true")
+
+
+cli.EXTRA_PARSERS.append(_parsers)

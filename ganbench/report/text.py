@@ -1,0 +1,114 @@
+"""Text the CLI prints: run listings, plug-in listings, suite tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ganbench.registry import KINDS, registry, unknown_message
+from ganbench.results import ordered_results, read_suite_record, warn_not_counted
+from ganbench.suite import Suite
+from ganbench.util import textfmt
+
+
+def dry_run_listing(s: Suite, root: Path) -> str:
+    from ganbench.execute import plan
+
+    p = plan(s.runs, root)
+    finished = {r.run_id for r in p.skipped}
+    axes = list(s.runs[0].labels)
+    head = ["run_id", *axes, "status"]
+    body = [[r.run_id, *(r.labels.get(a, "") for a in axes),
+             "finished" if r.run_id in finished else
+             f"to run again: {p.redo[r.run_id]}" if r.run_id in p.redo else "to run"]
+            for r in s.runs]
+    lines = [textfmt.render(head, body)]
+    lines.append(f"{len(s.runs)} runs ({len(finished)} finished) in {len(p.todo)} groups; "
+                 f"results under {root / s.name}")
+    overrides = getattr(s, "overrides", ())
+    if overrides:  # the ids above are those of the overridden runs
+        lines.append("with " + " ".join(f"--set {o}" for o in overrides))
+    return "\n".join(lines)
+
+
+def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
+    return (f"{s.name}: {out['runs']} runs — {out['skipped']} already finished, "
+            f"{out['done']} done, {out['diverged']} diverged, {out['failed']} failed "
+            f"({out['groups']} groups trained); results in {root / s.name}")
+
+
+def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = None,
+                columns: list[str] | None = None, metrics: list[str] | None = None) -> str:
+    from ganbench.report.tables import recorded_context, render
+
+    warn_not_counted(results_dir)  # runs whose files do not verify: said, never dropped silently
+    df = ordered_results(results_dir)
+    record = read_suite_record(results_dir)
+    meta = record.get("table", {})
+    rows = rows or meta.get("rows") or ["objective", "scheme"]
+    columns = columns if columns is not None else (meta.get("columns") or ["dataset"])
+    if not metrics:
+        metrics = meta.get("metrics") or _default_metrics(df)
+    rows = [a for a in rows if a in df.columns] or rows
+    columns = [a for a in columns if a in df.columns]
+    # the suite's runs (finished or not) and its published tables, from its record
+    return render(df, rows, columns, metrics, fmt=fmt, **recorded_context(results_dir, record))
+
+
+def _default_metrics(df) -> list[str]:
+    names = set(registry("metrics").names())
+    return [c[len("metric:"):] for c in df.columns
+            if c.startswith("metric:") and c[len("metric:"):] in names]
+
+
+def listing(kind: str | None, fmt: str = "text") -> str:
+    if kind is not None and kind not in KINDS:
+        raise ValueError(unknown_message("plug-in kind", kind, list(KINDS)))
+    kinds = [kind] if kind else list(KINDS)
+    items = {k: [_describe(e) for e in registry(k).entries()] for k in kinds}
+    if fmt == "json":
+        return json.dumps(items if kind is None else items[kind], indent=2, default=str)
+    out = []
+    for k, entries in items.items():
+        if fmt == "markdown":
+            cols = ["name", *_extra_columns(k), "description", "reference"]
+            out.append(f"### {k}\n")
+            out.append("| " + " | ".join(cols) + " |")
+            out.append("|" + "|".join("---" for _ in cols) + "|")
+            out += ["| " + " | ".join(md_cell(e.get(c, "")) for c in cols) + " |" for e in entries]
+            out.append("")
+        else:
+            out.append(f"{k}:")
+            w = max((len(e["name"]) for e in entries), default=0)
+            out += [f"  {e['name'].ljust(w)}  {e['description']}" for e in entries]
+    return "\n".join(out)
+
+
+def md_cell(x: Any) -> str:
+    if isinstance(x, (list, tuple)):
+        x = ", ".join(map(str, x))
+    return str(x).replace("|", "\\|")
+
+
+def _extra_columns(kind: str) -> list[str]:
+    return ["divergence", "activation"] if kind == "objectives" else (
+        ["direction", "needs"] if kind == "metrics" else [])
+
+
+def _describe(e) -> dict[str, Any]:
+    d: dict[str, Any] = {"name": e.name, "description": e.description, "reference": e.reference,
+                         "params": e.params()}
+    for attr in ("divergence", "activation"):
+        if hasattr(e.obj, attr):
+            d[attr] = getattr(e.obj, attr)
+    if e.kind == "metrics":  # what its declarations say: main entry's direction, needs
+        from ganbench.metrics.registry import entries_of
+
+        entries = entries_of(e.name)
+        d["direction"] = entries[0].direction or "none"
+        d["entries"] = [x.name for x in entries]
+        d["needs"] = sorted(getattr(e.obj, "needs", ()))
+    d.update({k: v for k, v in e.meta.items()})
+    return d
+

@@ -1,0 +1,141 @@
+"""Loading: verified runs as pandas frames (wide for tables, tidy for notebooks), in the
+suite's grid order where its record gives it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ganbench.results.record import read_suite_record
+from ganbench.results.verify import describe_problems, run_checks
+
+
+def load_results(results_dir: Path | str) -> pd.DataFrame:
+    """One row per finished run: labels (as columns), status, and final metrics (wide:
+    'metric:NAME' columns, as tables need them; notebooks get the tidy ``tidy_results``).
+
+    ``results_dir`` is a suite folder (results/<suite>) or a root holding several suites.
+    """
+    root = Path(results_dir)
+    rows = []
+    checks = run_checks(root)
+    for c in checks:
+        if c.state not in ("finished", "failed"):
+            continue  # unfinished, or files that do not verify (results_problems lists them)
+        spec, s = c.spec or {}, c.summary or {}
+        row: dict[str, Any] = {"suite": spec.get("suite"), "run_id": spec.get("run_id"),
+                               "seed": spec["config"].get("seed"), "status": s.get("status"),
+                               "diverged_step": s.get("diverged_step"),
+                               "group": s.get("group")}
+        for k, v in (spec.get("labels") or {}).items():
+            row[k] = v
+        for k, v in (s.get("metrics") or {}).items():
+            row[f"metric:{k}"] = np.nan if v is None else v
+        for k, v in (s.get("timings") or {}).items():
+            row[f"time:{k}"] = v
+        rows.append(row)
+    if not rows:
+        bad = [c for c in checks if c.state == "invalid"]
+        more = "".join("\n  " + line for line in describe_problems(bad))
+        raise FileNotFoundError(f"no finished runs under {root}"
+                                + (f"; {len(bad)} run(s) not counted:{more}" if bad else ""))
+    return pd.DataFrame(rows)
+
+
+def metric_columns(df: pd.DataFrame) -> list[str]:
+    return [c[len("metric:"):] for c in df.columns if c.startswith("metric:")]
+
+
+# --- tidy frames for notebooks (ganbench.load_results, ganbench.load_history) -------------
+
+
+def _run_folders(root: Path):
+    """(spec, summary or None, folder) of every run folder whose spec.yaml verifies; the
+    summary only where it verifies too (else the run counts as unfinished)."""
+    for c in run_checks(root):
+        if c.spec is not None:
+            yield c.spec, c.summary, c.path
+
+
+def _keys(spec: dict[str, Any]) -> dict[str, Any]:
+    """suite, run_id, the grid's keys and the seed of a run: a number where the config
+    holds one (learning rates, iterations), else the grid's label ('unrolled(k=5)')."""
+    config = spec["config"]
+    out: dict[str, Any] = {"suite": spec.get("suite"), "run_id": spec.get("run_id")}
+    for axis, text in (spec.get("labels") or {}).items():
+        node: Any = config
+        for k in axis.split("."):
+            node = node.get(k) if isinstance(node, dict) else None
+        numeric = isinstance(node, (int, float)) and not isinstance(node, bool)
+        out[axis] = node if numeric else text
+    out["seed"] = int(config.get("seed", 0))
+    return out
+
+
+def _frame(rows: list[dict[str, Any]], what: str, root: Path) -> pd.DataFrame:
+    if not rows:
+        raise FileNotFoundError(f"no {what} under {root}")
+    df = pd.DataFrame(rows)
+    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
+    return df
+
+
+def tidy_results(results_dir: Path | str) -> pd.DataFrame:
+    """Finished runs' final metrics, tidy: one row per run and metric entry.
+
+    Columns: suite, run_id, the grid's keys (numbers stay numbers; plug-ins by their
+    label), seed (int), status (done | diverged | failed), metric, value. A run without
+    final metrics (diverged, failed) keeps one row with no metric and no value, so that it
+    is still counted. ``results_dir``: a suite's folder or a root of several.
+    """
+    root = Path(results_dir)
+    rows = []
+    for spec, summary, _ in _run_folders(root):
+        if summary is None:
+            continue
+        keys = {**_keys(spec), "status": summary.get("status")}
+        metrics = summary.get("metrics") or {}
+        rows += [{**keys, "metric": k, "value": v} for k, v in metrics.items()]
+        if not metrics:
+            rows.append({**keys, "metric": None, "value": None})
+    return _frame(rows, "finished runs", root)
+
+
+def load_history(results_dir: Path | str) -> pd.DataFrame:
+    """Every evaluation of every run (finished or still training), tidy: one row per run,
+    evaluation and entry of metrics.jsonl (losses included).
+
+    Columns: suite, run_id, the grid's keys, seed, status ('unfinished' while a run trains),
+    step, wall_s (training seconds so far), metric, value.
+    """
+    root = Path(results_dir)
+    rows = []
+    for spec, summary, folder in _run_folders(root):
+        keys = {**_keys(spec), "status": (summary or {}).get("status", "unfinished")}
+        p = folder / "metrics.jsonl"
+        try:
+            lines = p.read_text().splitlines() if p.is_file() else []
+            evals = [json.loads(line) for line in lines if line.strip()]
+        except (OSError, ValueError):
+            continue
+        if not all(isinstance(e, dict) for e in evals):
+            continue  # not what ganbench writes: no history of this run
+        for e in evals:
+            at = {**keys, "step": e.get("step"), "wall_s": e.get("wall_s")}
+            rows += [{**at, "metric": k, "value": v} for k, v in e.items()
+                     if k not in ("step", "wall_s")]
+    return _frame(rows, "evaluations", root)
+
+
+def ordered_results(results_dir: Path | str) -> pd.DataFrame:
+    """load_results in the suite's grid order (when its record lists it), not by run id."""
+    df = load_results(results_dir)
+    order = {rid: i for i, rid in enumerate(read_suite_record(results_dir).get("runs", []))}
+    if order:
+        df = df.assign(_order=df["run_id"].map(order).fillna(len(order))).sort_values(
+            "_order", kind="stable").drop(columns="_order")
+    return df
