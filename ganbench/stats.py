@@ -144,8 +144,15 @@ def adjust(p: Sequence[float], correction: str = "holm") -> list[float]:
 @dataclass(frozen=True)
 class Membership:
     top: bool | None   # None: not tested (fewer than 2 values, or too few testable cells)
-    p: float | None    # corrected p-value of "this cell is worse than another"
+    p: float | None    # corrected p-value of "this cell is worse than the best"
     worse_than: int | None = None  # the cell it was shown worse than (index)
+    best: bool = False  # the best cell of the column
+    tie: bool = False   # the same values as the best cell (e.g. two names of one loss)
+
+    @property
+    def decided(self) -> bool:
+        """More seeds cannot change it: the best, tied with it, or shown worse."""
+        return self.best or self.tie or self.top is False
 
 
 def top_group(samples: Sequence, direction: str, alpha: float = 0.05,
@@ -170,9 +177,12 @@ def top_group(samples: Sequence, direction: str, alpha: float = 0.05,
     for i in others:
         w = welch(vals[best], vals[i])  # best - i, > 0 under "max" means i is worse
         p.append(Welch(sign * w.diff, w.se, w.df).p("greater"))
-    out[best] = Membership(True, 1.0)
+    out[best] = Membership(True, 1.0, best=True)
+    same = np.sort(vals[best])
     for i, q in zip(others, adjust(p, correction)):
-        out[i] = Membership(q > alpha, q, None if q > alpha else best)
+        tie = len(vals[i]) == len(same) and bool(np.array_equal(np.sort(vals[i]), same))
+        out[i] = Membership(tie or q > alpha, 1.0 if tie else q,
+                            None if tie or q > alpha else best, tie=tie)
     return out
 
 

@@ -144,7 +144,11 @@ def test_top_group_finds_a_clearly_worse_cell_and_handles_ties_and_small_cells()
     assert [m.top for m in st.top_group([[1, 1.1, 0.9], [5, 5.2, 4.9]], "min")] == [True, False]
     # identical values are a tie: both in
     same = [0.5, 0.7, 0.6]
-    assert [m.top for m in st.top_group([same, list(same)], "max")] == [True, True]
+    tied = st.top_group([same, [0.6, 0.5, 0.7], [0.4, 0.6, 0.5]], "max")
+    assert [m.top for m in tied] == [True, True, True]
+    assert {tied[0].best, tied[1].best} == {True, False} and (tied[0].tie or tied[1].tie)
+    assert tied[0].decided and tied[1].decided
+    assert not tied[2].decided  # in the group only because 3 seeds cannot separate it
     # constants that differ: the difference is certain
     assert [m.top for m in st.top_group([[2.0, 2.0], [3.0, 3.0]], "max")] == [False, True]
     # a single testable cell: nothing to test against

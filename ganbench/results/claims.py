@@ -1,0 +1,127 @@
+"""What a table claims, decided once: the top group of each column and metric, the verdict
+of each published value, and which cells are still undecided (what adaptive seeds add to).
+
+Tables print these decisions; adaptive seeds act on them; neither decides anything itself.
+Inputs are cells keyed (row key, column key, metric), each with the finite values of its
+finished runs and N, the runs the suite plans there.
+
+Sequential looks: when seeds are added until the claims are decided, every look tests
+again, and testing until significant inflates the error rate. An adaptive suite therefore
+tests at ``alpha / looks`` (Bonferroni over the planned looks), which keeps each claim's
+error at most ``alpha`` whenever it stops (``look_alpha``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ganbench import stats
+
+Key = tuple[tuple, tuple, str]   # (row key, column key, metric)
+
+
+@dataclass
+class CellSample:
+    values: np.ndarray            # finite values of the finished (done) runs
+    N: int                        # runs planned at this cell
+    diverged: int = 0
+    failed: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return self.N > 0 and len(self.values) == self.N
+
+    @property
+    def stuck(self) -> bool:
+        """Incomplete for good: a seed diverged or failed (more seeds cannot complete it)."""
+        return self.diverged + self.failed > 0
+
+
+@dataclass(frozen=True)
+class PublishedCheck:
+    """One published value on a cell, with what its block says about it."""
+
+    block: int
+    value: stats.PublishedValue
+    margin: float | None
+    shown: object = None          # the block's own form of the value (for printing)
+
+
+@dataclass
+class Claims:
+    membership: dict[Key, stats.Membership] = field(default_factory=dict)
+    verdicts: dict[Key, list[tuple[PublishedCheck, stats.Verdict]]] = field(default_factory=dict)
+    alpha: float = 0.05           # the level each test ran at (after any look split)
+
+
+def look_alpha(alpha: float, looks: int = 1) -> float:
+    """The per-look level that keeps a claim's error at most ``alpha`` over ``looks``."""
+    stats.check_alpha(alpha)
+    return alpha / max(1, int(looks))
+
+
+def planned_looks(minimum: int, maximum: int, step: int) -> int:
+    """Looks of an adaptive suite: after the minimum, then after each round of ``step``."""
+    return 1 + math.ceil(max(0, maximum - minimum) / max(1, step))
+
+
+def decide(cells: Mapping[Key, CellSample], row_keys: Sequence[tuple],
+           col_keys: Sequence[tuple], metrics: Sequence[str],
+           direction_of: Callable[[str], str | None],
+           published: Mapping[Key, list[PublishedCheck]] | None = None,
+           alpha: float = 0.05, correction: str = "holm") -> Claims:
+    """Top groups and verdicts of a table's cells at level ``alpha``."""
+    out = Claims(alpha=stats.check_alpha(alpha))
+    for ck in col_keys:
+        for m in metrics:
+            direction = direction_of(m)
+            keys = [(rk, ck, m) for rk in row_keys if (rk, ck, m) in cells]
+            if direction not in ("max", "min") or len(keys) < 2:
+                continue
+            samples = [cells[k].values if cells[k].complete else None for k in keys]
+            for k, mem in zip(keys, stats.top_group(samples, direction, alpha, correction)):
+                out.membership[k] = mem
+    for k, checks in (published or {}).items():
+        c = cells.get(k)
+        res = []
+        for pc in checks:
+            if c is None or not c.complete:
+                v = stats.Verdict("inconclusive", math.nan, (math.nan, math.nan), math.nan,
+                                  None, "seeds missing, diverged or failed")
+            else:
+                v = stats.verdict(c.values, pc.value, pc.margin, alpha)
+            res.append((pc, v))
+        out.verdicts[k] = res
+    return out
+
+
+def undecided(cells: Mapping[Key, CellSample], claims: Claims) -> dict[tuple, list[str]]:
+    """The (row key, column key) points whose claims more seeds could still decide, with
+    why. A cell is decided when it is the best of its column, tied with the best (equal
+    values), shown worse than the best, or stuck (a seed diverged or failed); a verdict is
+    decided unless inconclusive with a finite number of seeds that would resolve it."""
+    out: dict[tuple, list[str]] = {}
+    for (rk, ck, m), mem in claims.membership.items():
+        c = cells[(rk, ck, m)]
+        if c.stuck:
+            continue
+        if mem.top is None and c.N > 0:
+            if len(c.values) < 2 and c.N == len(c.values):
+                out.setdefault((rk, ck), []).append(f"{m}: fewer than 2 values")
+            continue
+        if mem.top and not mem.decided:
+            out.setdefault((rk, ck), []).append(f"{m}: in the top group, not separated "
+                                                f"(p={mem.p:.2g})")
+    for (rk, ck, m), res in claims.verdicts.items():
+        c = cells.get((rk, ck, m))
+        if c is None or c.stuck:
+            continue
+        for pc, v in res:
+            if v.verdict == "inconclusive" and v.seeds_needed:
+                out.setdefault((rk, ck), []).append(
+                    f"{m} vs published [{pc.block + 1}]: inconclusive (~{v.seeds_needed} seeds)")
+    return out
