@@ -175,3 +175,21 @@ def render(frame: pd.DataFrame, a: str, b: str, columns: Sequence[str], alpha: f
               "corrected)",
               "untested: fewer than 2 values on a side"]
     return "\n".join([textfmt.render(head, body), "", *legend]) + "\n"
+
+
+def compare_results(results_dir, a: dict[str, str] | str, b: dict[str, str] | str,
+                    metrics: Sequence[str] | None = None,
+                    columns: Sequence[str] | None = None, alpha: float = 0.05,
+                    correction: str = "holm") -> pd.DataFrame:
+    """``compare`` on a suite's results folder: its recorded runs only, and by default the
+    columns of its table (``ganbench.compare``)."""
+    from ganbench.results import ordered_results, read_suite_record, recorded_runs
+
+    stats.check_alpha(alpha)
+    record = read_suite_record(results_dir)
+    df, _ = recorded_runs(ordered_results(results_dir), record)
+    if columns is None:
+        columns = [c for c in (record.get("table") or {}).get("columns") or ["dataset"]
+                   if c in df.columns]
+    return compare(df, a, b, metrics=metrics, columns=columns, alpha=alpha,
+                   correction=correction)
