@@ -10,12 +10,9 @@ For notebooks (loaded on first use, so that ``import ganbench`` stays light):
 
 from __future__ import annotations
 
-from importlib import metadata
+from ganbench.util.version import version as _version
 
-try:
-    __version__ = metadata.version("ganbench")
-except metadata.PackageNotFoundError:  # run from a source tree that was not installed
-    __version__ = "0+unknown"
+__version__ = _version()
 
 __all__ = ["__version__", "evaluate", "load_history", "load_results"]
 

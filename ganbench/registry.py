@@ -85,6 +85,10 @@ class Entry:
             params = {k: v for k, v in params.items() if k not in self.base.leading}
         return params
 
+    def required(self) -> set[str]:
+        """Keyword parameters without a default (``params`` shows them as None)."""
+        return {k for k, d in _keyword_params(self.obj).items() if d is inspect.Parameter.empty}
+
     def create(self, **params: Any) -> Any:
         out = self.obj(**params)
         if self.factory and isinstance(self.base, type) and not isinstance(out, self.base):
@@ -109,16 +113,21 @@ def abstract_left(cls: type, required: tuple[str, ...] = (), base: type | None =
     return sorted(left)
 
 
-def plugin_params(obj: Callable[..., Any]) -> dict[str, Any]:
-    sig = inspect.signature(obj)
+def _keyword_params(obj: Callable[..., Any]) -> dict[str, Any]:
+    """The one reading of a plug-in's signature: name -> default (``Parameter.empty`` when
+    required) of each parameter a suite can set by keyword."""
     out: dict[str, Any] = {}
-    for p in sig.parameters.values():
-        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) or p.name == "self":
+    for p in inspect.signature(obj).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.POSITIONAL_ONLY) or p.name == "self":
             continue
-        if p.kind is p.POSITIONAL_ONLY:
-            continue
-        out[p.name] = None if p.default is inspect.Parameter.empty else p.default
+        out[p.name] = p.default
     return out
+
+
+def plugin_params(obj: Callable[..., Any]) -> dict[str, Any]:
+    """Keyword parameters with their defaults (None for a required one)."""
+    return {k: None if d is inspect.Parameter.empty else d
+            for k, d in _keyword_params(obj).items()}
 
 
 def closest(name: str, options: list[str]) -> str | None:

@@ -12,8 +12,9 @@ import pytest
 import torch
 import yaml
 
-from ganbench import execute
-from ganbench.execute import Interrupted, Stopped, _reporter, run_suite
+from ganbench.execute import Interrupted, Stopped, inprocess, run_suite
+from ganbench.execute import run as execute_run
+from ganbench.execute.inprocess import reporter as _reporter
 from ganbench.execute.progress import Progress
 from ganbench.results import RunDir
 from ganbench.suite import load_suite, parse_suite
@@ -30,7 +31,7 @@ def test_workers_publish_steps_while_a_group_trains(tmp_path, tiny_suite_dict, m
             seen.append((key, done))
             super().steps(key, done)
 
-    monkeypatch.setattr(execute, "Progress", Recording)
+    monkeypatch.setattr(execute_run, "Progress", Recording)
     d = copy.deepcopy(tiny_suite_dict)
     # long enough (seconds) for several REPORT_EVERY_S publications inside the workers
     d["base"]["training"] = {"iterations": 1500, "batch_size": 32}
@@ -49,7 +50,7 @@ def test_reporter_publishes_at_most_every_interval_and_stops_at_a_boundary(monke
     for step in range(1000):
         report(step)
     assert published == [0]  # a thousand fast steps: one publication
-    monkeypatch.setattr(execute._STOP, "signum", signal.SIGINT)
+    monkeypatch.setattr(inprocess.STOP, "signum", signal.SIGINT)
     with pytest.raises(Stopped) as stop:
         report(1000)
     assert stop.value.clean
@@ -125,14 +126,14 @@ def test_a_signal_stops_the_suite_keeps_finished_runs_and_checkpoints(start, exe
 
 def test_a_second_signal_exits_at_once(monkeypatch):
     killed, exits = [], []
-    monkeypatch.setattr(execute, "_STOP", execute._StopState())
+    monkeypatch.setattr(inprocess, "STOP", inprocess.StopState())
     monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append((pid, sig)))
     monkeypatch.setattr(os, "_exit", exits.append)
-    execute._STOP.children = [4242]
-    execute._on_stop_signal(signal.SIGINT, None, second_exits=False)  # a worker's
-    execute._on_stop_signal(signal.SIGINT, None, second_exits=False)
-    assert execute._STOP.signum == signal.SIGINT and not exits  # its parent kills it
-    execute._on_stop_signal(signal.SIGINT, None, second_exits=True)  # the parent's
+    inprocess.STOP.children = [4242]
+    inprocess.on_stop_signal(signal.SIGINT, None, second_exits=False)  # a worker's
+    inprocess.on_stop_signal(signal.SIGINT, None, second_exits=False)
+    assert inprocess.STOP.signum == signal.SIGINT and not exits  # its parent kills it
+    inprocess.on_stop_signal(signal.SIGINT, None, second_exits=True)  # the parent's
     assert exits == [130] and killed == [(4242, signal.SIGKILL)]
 
 
@@ -141,10 +142,10 @@ def test_interrupted_run_suite_raises_with_counts(tmp_path, tiny_suite_dict, mon
     s = parse_suite(tiny_suite_dict)
 
     def stop_at_once(*a, **k):
-        execute._STOP.signum = signal.SIGTERM
+        inprocess.STOP.signum = signal.SIGTERM
         raise Stopped(clean=False)
 
-    monkeypatch.setattr(execute, "setup", stop_at_once)
+    monkeypatch.setattr(inprocess, "setup", stop_at_once)
     with pytest.raises(Interrupted) as exc:
         run_suite(s, tmp_path, device="cpu", progress="off")
     assert exc.value.exit_code == 143

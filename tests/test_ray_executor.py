@@ -22,7 +22,7 @@ import ray
 import yaml
 from ray._raylet import Config as ray_config
 
-from ganbench import execute
+from ganbench.execute import run as execute_run
 from ganbench.execute import run_suite
 from ganbench.execute.progress import Progress
 from ganbench.execute.ray import (
@@ -226,7 +226,7 @@ def test_a_worker_killed_mid_task_is_retried_and_resumes_with_nothing_lost_or_wr
             shown.append(("drop", key))
             super().drop_group(key)
 
-    monkeypatch.setattr(execute, "Progress", Recording)
+    monkeypatch.setattr(execute_run, "Progress", Recording)
 
     def killer():
         while not done.is_set():

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ganbench import cli
+from ganbench.cli import base as cli
 
 
 @cli.verb("baseline")
@@ -79,7 +79,7 @@ def _plugin(text: str | None):
 PLUGIN_HELP = " (a name or a YAML mapping, e.g. '{name: mlp, width: 128}')"
 
 
-def _parsers(sub) -> None:
+def add_parser(sub) -> None:
     b = sub.add_parser("baseline", help="record a suite's results as the baseline of the check")
     b.add_argument("results_dir", help="a suite's results folder, e.g. results/ci")
     b.add_argument("-o", "--output", required=True,
@@ -121,5 +121,3 @@ def _parsers(sub) -> None:
                     "what an ensemble saves in overhead from what two threads add")
     be.add_argument("--json", action="store_true")
 
-
-cli.EXTRA_PARSERS.append(_parsers)

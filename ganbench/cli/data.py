@@ -6,10 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ganbench import cli
+from ganbench.cli import base as cli
 
 
-def _parser(sub) -> None:
+def add_parser(sub) -> None:
     d = sub.add_parser("data", help="manage image data sets (download)")
     dsub = d.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
     dl = dsub.add_parser("download", help="fetch a data set's files and verify their checksums")
@@ -18,8 +18,6 @@ def _parser(sub) -> None:
                     help="folder for the files (default: $GANBENCH_DATA/NAME, "
                          "else ~/.cache/ganbench/data/NAME)")
 
-
-cli.EXTRA_PARSERS.append(_parser)
 
 
 @cli.verb("data")

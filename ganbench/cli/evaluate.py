@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ganbench import cli
+from ganbench.cli import base as cli
 
 
 @cli.verb("evaluate")
@@ -27,7 +27,7 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
-def _parser(sub) -> None:
+def add_parser(sub) -> None:
     e = sub.add_parser("evaluate", help="measure generated samples against real ones",
                        description="PATH: .npy or .npz (arrays [N, D] or [N, C, H, W]; "
                        "an .npz array as PATH.npz:KEY) or a folder of PNG/JPG images.")
@@ -44,5 +44,3 @@ def _parser(sub) -> None:
                    help="cache of classifiers and real features (default: $GANBENCH_CACHE "
                    "or ~/.cache/ganbench)")
 
-
-cli.EXTRA_PARSERS.append(_parser)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from ganbench import cli
+from ganbench.cli import base as cli
 
 
-def _parser(sub) -> None:
+def add_parser(sub) -> None:
     p = sub.add_parser("plot", help="draw one figure from results on disk")
     p.add_argument("name", metavar="KIND",
                    help="metrics (per-metric point/box plots), curves (training curves), "
@@ -20,8 +20,6 @@ def _parser(sub) -> None:
                    help="an option of the figure, e.g. --set metric=modes, --set seed=1 "
                         "(the options are listed by 'ganbench list plots')")
 
-
-cli.EXTRA_PARSERS.append(_parser)
 
 
 def parse_options(pairs: list[str], valid: list[str]) -> dict:

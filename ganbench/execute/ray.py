@@ -46,15 +46,9 @@ from typing import Any
 
 import torch
 
-from ganbench.execute import (
-    _STOP,
-    POLL_S,
-    STOP_DEADLINE_S,
-    _record_failure,
-    _train_group,
-    cost_estimate,
-    group_label,
-)
+from ganbench.execute import inprocess
+from ganbench.execute.inprocess import POLL_S, STOP_DEADLINE_S, record_failure, run_group
+from ganbench.execute.plan import cost_estimate, group_label
 from ganbench.execute.progress import Progress
 from ganbench.results import SUITE_RECORD, RunDir
 from ganbench.suite import RunSpec
@@ -181,9 +175,9 @@ def train_task(gi: int, group: list[RunSpec], root: str, device: str, threads: i
                            "the results folder must be on a filesystem every node of the "
                            "cluster sees at the same path")
     torch.set_num_threads(threads)
-    _STOP.reset()  # a worker process runs many tasks
+    inprocess.STOP.reset()  # a worker process runs many tasks
     link = _BoardLink(ray, board, gi)
-    _STOP.shared = link
+    inprocess.STOP.shared = link
     try:
         link.publish(-1)  # started; steps unknown until the trainer counts them
         if link.value:
@@ -192,13 +186,13 @@ def train_task(gi: int, group: list[RunSpec], root: str, device: str, threads: i
         todo = [r for r in group if not dirs[r.run_id].is_finished()]
         new: dict[str, dict] = {}
         if todo:
-            state, summaries = _train_group(todo, path, device, link.publish)
+            state, summaries = run_group(todo, path, device, link.publish)
             if state == "stopped" or summaries is None:
                 return "stopped", None
             new = {r.run_id: s for r, s in zip(todo, summaries)}
         return "finished", [new.get(r.run_id) or dirs[r.run_id].read_summary() for r in group]
     finally:
-        _STOP.shared = None
+        inprocess.STOP.shared = None
 
 
 # --- the driver ---------------------------------------------------------------------------
@@ -207,7 +201,7 @@ def train_task(gi: int, group: list[RunSpec], root: str, device: str, threads: i
 def run_ray(todo: list[list[RunSpec]], root: Path, cluster: Cluster, bar: Progress,
             ended: Callable[[int, list[dict]], None], threads: int = 1) -> None:
     """Train every group of ``todo`` as a Ray task; ``ended(gi, summaries)`` as each
-    finishes. Returns when all have, or once stopped (``_STOP.requested``)."""
+    finishes. Returns when all have, or once stopped (``inprocess.STOP.requested``)."""
     if not todo:
         return
     ray = cluster.ray
@@ -261,12 +255,12 @@ def run_ray(todo: list[list[RunSpec]], root: Path, cluster: Cluster, bar: Progre
         return snap
 
     try:
-        while refs and not _STOP.requested:
+        while refs and not inprocess.STOP.requested:
             ready, _ = ray.wait(list(refs), num_returns=len(refs), timeout=POLL_S)
             for ref in ready:
                 collect(ref)
             show()
-        if refs and _STOP.requested:
+        if refs and inprocess.STOP.requested:
             _stop(ray, board, refs, show, collect)
     except BaseException:
         for ref in refs:  # an error of the cluster's setup, or a second signal
@@ -283,7 +277,7 @@ def _failed(exc: Exception, group: list[RunSpec], root: Path,
     signal), a ClusterError of the task (raised here), or a worker that died
     MAX_RETRIES + 1 times (its unfinished runs recorded as failed, as a crash would be;
     called where ``exc`` is handled, so that the record carries its traceback)."""
-    if _STOP.requested or isinstance(exc, ray.exceptions.TaskCancelledError):
+    if inprocess.STOP.requested or isinstance(exc, ray.exceptions.TaskCancelledError):
         return "stopped", None
     if isinstance(exc, ray.exceptions.RayTaskError):
         cause = exc.cause
@@ -297,7 +291,7 @@ def _failed(exc: Exception, group: list[RunSpec], root: Path,
     lost = [r for r in group if not dirs[r.run_id].is_finished()]
     died = WorkerLost(f"its Ray worker died {MAX_RETRIES + 1} times (killed, out of memory, "
                       f"or its node lost); last: {type(exc).__name__}")
-    new = dict(zip((r.run_id for r in lost), _record_failure(lost, root, died)))
+    new = dict(zip((r.run_id for r in lost), record_failure(lost, root, died)))
     return "finished", [new.get(r.run_id) or dirs[r.run_id].read_summary() for r in group]
 
 

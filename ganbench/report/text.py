@@ -12,10 +12,8 @@ from ganbench.suite import Suite
 from ganbench.util import textfmt
 
 
-def dry_run_listing(s: Suite, root: Path) -> str:
-    from ganbench.execute import plan
-
-    p = plan(s.runs, root)
+def dry_run_listing(s: Suite, root: Path, p: Any) -> str:
+    """The runs of ``s`` with what the plan ``p`` (``execute.plan``) will do with each."""
     finished = {r.run_id for r in p.skipped}
     axes = list(s.runs[0].labels)
     head = ["run_id", *axes, "status"]

@@ -141,7 +141,7 @@ def test_the_memo_keeps_a_whole_group():
 
 
 def test_the_trainer_takes_the_batched_path(monkeypatch):
-    from ganbench.train import _measure
+    from ganbench.train.evaluation import _measure
 
     J._MEMO.clear()
     fakes, ctxs = small_group(n=300)

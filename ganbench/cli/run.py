@@ -1,0 +1,73 @@
+"""``ganbench run SUITE``: plan and train every run of a suite, then print its table."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from ganbench.cli import base as cli
+
+
+def add_parser(sub) -> None:
+    r = sub.add_parser("run", help="train every run of a suite and print its table")
+    r.add_argument("suite", help="suite YAML file")
+    r.add_argument("--dry-run", action="store_true", help="list the runs; train nothing")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a suite value without editing the file (repeatable): a dotted "
+                        "path into base (e.g. training.iterations=500) or into another "
+                        "section (grid.seed=[0]); the value is YAML")
+    r.add_argument("--results", default="results", help="results root (default: results)")
+    r.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None,
+                   help="default: the suite's device, else auto (CUDA when present)")
+    r.add_argument("--vectorize", choices=["auto", "off"], default="auto",
+                   help="train compatible runs as one ensemble (default: auto)")
+    r.add_argument("--max-group", type=int, default=64, help="largest ensemble (default 64)")
+    r.add_argument("--executor", choices=["auto", "local", "processes", "ray"], default="auto",
+                   help="auto (default): one single-threaded worker process per core on a "
+                        "CPU, in-process on a GPU; ray: each group a task on a Ray cluster "
+                        '(pip install "ganbench[ray]")')
+    r.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                   help="with --executor ray: the cluster to join (auto: the one this node "
+                        "belongs to); default: a Ray of this machine alone")
+    r.add_argument("--jobs", type=int, default=None,
+                   help="worker processes (default: the number of cores)")
+    r.add_argument("--no-progress", action="store_true",
+                   help="no progress bars: a status line at most every 30 s (the default "
+                        "when stdout is not a terminal)")
+    r.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
+    r.add_argument("--wait", action="store_true",
+                   help="when another ganbench run holds the suite's results folder, wait for "
+                        "it to end (default: refuse, exit 2)")
+    r.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
+                   help="checkpoint at evaluations at most this often (default: the suite's "
+                        "training.checkpoint_every_s, else 60); does not change run ids")
+
+
+
+@cli.verb("run")
+def cmd_run(a: argparse.Namespace) -> int:
+    from ganbench.execute import Interrupted, plan, run_suite
+    from ganbench.report import text as report
+    from ganbench.suite import load_suite
+    from ganbench.util.lock import LockedError
+
+    s = load_suite(a.suite, overrides=a.set)
+    root = Path(a.results)
+    if a.dry_run:
+        print(report.dry_run_listing(s, root, plan(s.runs, root)))
+        return 0
+    try:
+        out = run_suite(s, root, device=a.device or s.spec.device, vectorize=a.vectorize,
+                        max_group=a.max_group, executor=a.executor, jobs=a.jobs,
+                        progress="lines" if a.no_progress else "auto", wait=a.wait,
+                        checkpoint_every_s=a.checkpoint_every, address=a.address)
+    except LockedError as exc:
+        raise cli.UsageError(str(exc)) from None
+    except Interrupted as stop:
+        print(stop.explain("ganbench " + shlex.join(a.argv)), file=sys.stderr)
+        return stop.exit_code
+    print(report.run_summary_line(s, out, root))
+    print(report.suite_table(root / s.name, fmt=a.format))
+    return 0

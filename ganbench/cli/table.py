@@ -1,0 +1,27 @@
+"""``ganbench table RESULTS_DIR``: a paper-style table from results on disk."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ganbench.cli import base as cli
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("table", help="print a paper-style table from results on disk")
+    t.add_argument("results_dir", help="a suite's results folder, e.g. results/mode_collapse")
+    t.add_argument("--rows", nargs="+", default=None)
+    t.add_argument("--columns", nargs="+", default=None)
+    t.add_argument("--metrics", nargs="+", default=None)
+    t.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
+
+
+
+@cli.verb("table")
+def cmd_table(a: argparse.Namespace) -> int:
+    from ganbench.report import text as report
+
+    print(report.suite_table(Path(a.results_dir), fmt=a.format, rows=a.rows,
+                             columns=a.columns, metrics=a.metrics), end="")
+    return 0

@@ -1,0 +1,93 @@
+"""Loading: a suite file read strictly (bounded YAML), its ``--set`` overrides applied, its
+plug-in modules imported, then validated and expanded into a ``Suite``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ganbench.registry import PluginImportError, add_plugins_to_env, import_plugin
+from ganbench.suite.errors import SourcedSuiteError, SuiteError
+from ganbench.suite.expand import expand
+from ganbench.suite.overrides import apply_overrides
+from ganbench.suite.run import Suite
+from ganbench.suite.schema import SuiteFile, pydantic_problems
+from ganbench.util import strict_yaml
+
+
+def load_suite(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Suite:
+    """A suite file, validated; ``overrides`` are ``--set KEY=VALUE`` options applied to
+    it first (``apply_overrides``), and the problems they cause name them as their source."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise SuiteError(source, [("", "no such suite file")])
+    try:  # strict and bounded: duplicate keys, alias bombs, non-UTF-8 bytes are errors
+        with path.open("rb") as f:
+            raw = strict_yaml.load(f.read(strict_yaml.MAX_BYTES + 1))
+    except OSError as exc:
+        raise SuiteError(source, [("", f"cannot read it ({exc.strerror or exc})")]) from None
+    except strict_yaml.YAMLProblem as exc:
+        raise SuiteError(source, [(exc.path, exc.message)]) from None
+    if not overrides or not isinstance(raw, dict):
+        return parse_suite(raw, source, default_name=path.stem, folder=path.parent)
+    raw, targets, problems = apply_overrides(raw, overrides)
+    try:
+        suite = parse_suite(raw, source, default_name=path.stem, folder=path.parent)
+    except SuiteError as exc:  # each problem from an option names it, the rest the file
+        problems += [(next((src for t, src in targets.items()
+                            if _related(p, t)), exc.source), p, m)
+                     for p, m in exc.problems]
+    if problems:
+        raise SourcedSuiteError([s for s, _, _ in problems], [(p, m) for _, p, m in problems])
+    suite.overrides = tuple(overrides)
+    return suite
+
+
+def _related(a: str, b: str) -> bool:
+    """One key path is the other or lies inside it."""
+    return a == b or a.startswith((b + ".", b + "[")) or b.startswith((a + ".", a + "["))
+
+
+
+
+def import_plugins(modules: list[str], source: str, folder: Path | None = None) -> None:
+    """Import a suite's ``plugins:`` (they register plug-ins), searching the suite file's
+    folder after the Python path; a module that fails is an error at ``plugins[i]``.
+    They are recorded in $GANBENCH_PLUGINS so that worker processes import them too."""
+    if not modules:
+        return
+    if folder is not None and str(folder.resolve()) not in sys.path:
+        sys.path.append(str(folder.resolve()))
+    problems = []
+    for i, module in enumerate(modules):
+        try:
+            import_plugin(module)
+        except PluginImportError as exc:
+            problems.append((f"plugins[{i}]", str(exc)))
+    if problems:
+        raise SuiteError(source, problems)
+    add_plugins_to_env(modules)
+
+
+def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
+                folder: Path | None = None) -> Suite:
+    if not isinstance(raw, dict):
+        raise SuiteError(source, [("", f"expected a mapping at the top level, got {type(raw).__name__}")])
+    try:
+        spec = SuiteFile.model_validate(raw)
+    except ValidationError as exc:
+        raise SuiteError(source, pydantic_problems(exc, SuiteFile)) from None
+    import_plugins(spec.plugins, source, folder)  # before any plug-in name is looked up
+    name = spec.name or default_name
+    from ganbench.util.containment import name_problem, shown  # the name becomes a folder
+
+    why = name_problem(name)
+    if why:
+        raise SuiteError(source, [("name", f"{shown(name)} {why}")] if spec.name else [
+            ("", f"the file's name gives the suite name {shown(name)}, which {why}; "
+                 "set name: in the file")])
+    return Suite(name, source, spec, expand(spec, name, source))

@@ -1,0 +1,77 @@
+"""``--set KEY=VALUE`` options: YAML values set at dotted paths of a suite's mapping before
+it is validated, each problem naming its option."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+from ganbench.suite.schema import PLUGIN_KEYS, SuiteFile
+from ganbench.util import strict_yaml
+from ganbench.util.strict_yaml import show
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]
+                    ) -> tuple[dict[str, Any], dict[str, str], list[tuple[str, str, str]]]:
+    """``KEY=VALUE`` options applied to a copy of a suite's mapping. KEY is a dotted path
+    into a top-level section (``grid.seed``, ``table.title``, ``cases.0.scheme``) or else
+    into ``base`` (``training.iterations``); VALUE is YAML. Returns the new mapping, {key
+    path in the suite: option} and the problems as (option, key path, message)."""
+    raw = copy.deepcopy(raw)
+    targets: dict[str, str] = {}
+    problems: list[tuple[str, str, str]] = []
+    grid = raw.get("grid") if isinstance(raw.get("grid"), dict) else {}
+    for opt in overrides:
+        key, sep, text = opt.partition("=")
+        key = key.strip()
+        src = f"--set {key or opt}"
+        parts = key.split(".")
+        if not sep or not all(parts):
+            problems.append((src, "", "expected KEY=VALUE, e.g. training.iterations=500"))
+            continue
+        try:
+            value = strict_yaml.load(text)
+        except strict_yaml.YAMLProblem as exc:
+            problems.append((src, "", f"the value: {exc}"))
+            continue
+        if parts[0] not in SuiteFile.model_fields:
+            parts = ["base", *parts]
+        if parts[0] == "grid" and len(parts) > 2:
+            parts = ["grid", ".".join(parts[1:])]  # a grid axis is itself a dotted path
+        path = re.sub(r"\.(\d+)(?=\.|$)", r"[\1]", ".".join(parts))
+        shadow = next((a for a in grid if parts[0] == "base" and len(parts) > 1
+                       and ".".join(parts[1:] + [""]).startswith(a + ".")), None)
+        error = (f"the grid axis {shadow!r} sets this in every run; change the axis "
+                 f"instead: --set grid.{shadow}=[...]") if shadow else _set_in(raw, parts, value)
+        if error:
+            problems.append((src, path, error))
+        else:
+            targets[path] = src
+    return raw, targets, problems
+
+
+def _set_in(node: Any, parts: list[str], value: Any) -> str | None:
+    """Set a dotted path (list items by index), creating sections on the way; a plug-in
+    given by name becomes {name: ...} when one of its parameters is set. Returns what
+    went wrong, or None."""
+    for i, k in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not k.isdigit() or int(k) >= len(node):
+                return f"{'.'.join(parts[:i]) or 'this'} is a list of {len(node)}; no item {k!r}"
+            k = int(k)
+        elif not isinstance(node, dict):
+            return f"{'.'.join(parts[:i])} is a value ({show(node)}), not a section"
+        if last:
+            node[k] = value
+            return None
+        child = node[k] if isinstance(node, list) else node.get(k)
+        if child is None and parts[i + 1].isdigit():
+            return f"{'.'.join(parts[:i + 1])} is not there: no item {parts[i + 1]} to set"
+        if child is None:
+            child = node[k] = {}
+        elif isinstance(child, str) and k in PLUGIN_KEYS:
+            child = node[k] = {"name": child}
+        node = child
+    return None
