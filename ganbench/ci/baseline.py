@@ -18,7 +18,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -30,8 +29,10 @@ from ganbench.results import (
     metric_columns,
     not_counted,
     read_suite_record,
+    recorded_runs,
     warn_not_counted,
 )
+from ganbench.results.aggregate import aggregate
 from ganbench.suite import RunSpec, pydantic_problems
 from ganbench.util.atomic import atomic_write_text, dumps
 from ganbench.util.strict_yaml import show
@@ -218,8 +219,7 @@ def summarise(results_dir: Path | str) -> dict[str, Any]:
     specs = _specs(root)
     meta = read_suite_record(root)
     overrides = check_bands(meta.get("check"), str(root / SUITE_RECORD))
-    if meta.get("runs"):  # runs left over from an earlier version of the suite do not count
-        df = df[df["run_id"].isin(set(meta["runs"]))]
+    df, _ = recorded_runs(df, meta.get("runs") or None)  # not runs of an earlier version
     columns = set(metric_columns(df))
     groups: dict[str, dict[str, Any]] = {}
     for row in df.to_dict("records"):
@@ -254,11 +254,9 @@ def summarise(results_dir: Path | str) -> dict[str, Any]:
             if not m["values"] and not m["missing"]:
                 del g["metrics"][k]
                 continue
-            vals = np.array(list(m["values"].values()), dtype=float)
+            agg = aggregate(m["values"].values())
             name = m.pop("metric")
-            m.update(n=len(vals),
-                     mean=float(vals.mean()) if len(vals) else None,
-                     std=float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
+            m.update(n=agg.n, mean=agg.mean, std=agg.std if agg.n else 0.0,
                      band=metric_band(k, overrides, name))
             if not m["missing"]:
                 del m["missing"]

@@ -42,6 +42,7 @@ from scipy import special, stats
 
 from ganbench.ci.baseline import group_title, measured, tolerance
 from ganbench.metrics.registry import owner
+from ganbench.results.aggregate import aggregate
 from ganbench.util import textfmt
 
 CORRECTIONS = ("bh", "none")
@@ -216,12 +217,12 @@ def _status_text(status: dict) -> str:
 
 def _metric_row(title: str, key: str, name: str, bm: dict, nm: dict | None) -> tuple[Row, Welch | None]:
     b, n = _values(bm), _values(nm)
-    row = Row(group=title, key=key, metric=name, n_baseline=len(b), n_now=len(n),
-              baseline=float(b.mean()) if len(b) else None,
-              std_baseline=float(b.std(ddof=1)) if len(b) > 1 else None)
-    if len(n):
-        row.now = float(n.mean())
-        row.std_now = float(n.std(ddof=1)) if len(n) > 1 else None
+    ab, an = aggregate(b), aggregate(n)
+    row = Row(group=title, key=key, metric=name, n_baseline=ab.n, n_now=an.n,
+              baseline=ab.mean, std_baseline=ab.std if ab.n > 1 else None)
+    if an.n:
+        row.now = an.mean
+        row.std_now = an.std if an.n > 1 else None
     if nm is None:
         row.verdict, row.note = "MISSING", "not in the fresh results"
         return row, None

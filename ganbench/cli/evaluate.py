@@ -10,15 +10,15 @@ from ganbench.cli import base as cli
 
 @cli.verb("evaluate")
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from ganbench.data import REGISTRY as DATASETS
     from ganbench.metrics.evaluate import evaluate, format_text
     from ganbench.metrics.samples import load_samples
+    from ganbench.suite import PluginRef
     from ganbench.train import resolve_device
     from ganbench.util.atomic import dumps
 
     real = load_samples(a.real)
     fake = load_samples(a.fake)
-    dataset = DATASETS.create(a.dataset) if a.dataset else None
+    dataset = PluginRef(a.dataset).create("datasets") if a.dataset else None
     values = evaluate(real, fake, dataset=dataset, metrics=a.metric, seed=a.seed,
                       device=str(resolve_device(a.device)),
                       cache_dir=Path(a.cache_dir) if a.cache_dir else None,

@@ -18,7 +18,7 @@ import hashlib
 
 import torch
 
-from ganbench.suite import RunSpec, canonical
+from ganbench.suite import PluginRef, RunSpec, canonical
 
 # config keys that may differ inside one ensemble
 MEMBER_KEYS = ("seed", "optimizer.lr_g", "optimizer.lr_d", "optimizer.beta1",
@@ -46,13 +46,10 @@ def _architecture(model_cfg: str, dataset_cfg: str, regularizer: str | None
     """(fingerprint of the built networks' tensors, whether the critic has no buffers)."""
     import json
 
-    from ganbench.data import REGISTRY as DATASETS
-    from ganbench.models import REGISTRY as MODELS
     from ganbench.seeding import generator
 
-    m, d = json.loads(model_cfg), json.loads(dataset_cfg)
-    dataset = DATASETS.create(d["name"], **d["params"])
-    model = MODELS.create(m["name"], **m["params"])
+    dataset = PluginRef.parse(json.loads(dataset_cfg)).create("datasets")
+    model = PluginRef.parse(json.loads(model_cfg)).create("models")
     model.regularizer = regularizer
     model.bind(dataset)
     with torch.random.fork_rng(devices=[]):

@@ -238,10 +238,9 @@ def _sample_runs(data: SuiteData, seed: int | None) -> pd.DataFrame:
 
 
 def _dataset(data: SuiteData, run_id: str):
-    from ganbench.data import REGISTRY as DATASETS
+    from ganbench.suite import PluginRef
 
-    ds = data.config(run_id)["dataset"]
-    return DATASETS.create(ds["name"], **ds["params"])
+    return PluginRef.parse(data.config(run_id)["dataset"]).create("datasets")
 
 
 def samples_figure(data: SuiteData, seed: int | None = None, max_points: int = 1500,

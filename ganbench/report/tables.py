@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import math
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganbench import util
 from ganbench.registry import unknown_message
+from ganbench.results.aggregate import cell as seed_cell
+from ganbench.results.aggregate import cell_runs
+from ganbench.results.record import recorded_runs
 from ganbench.suite import reference as pub
 from ganbench.util import textfmt
 
@@ -160,9 +163,7 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
     for axis in [*rows, *columns]:
         df[axis] = df[axis].astype(str)
     if expected is not None:
-        ids = {e["run_id"] for e in expected}
-        stale = int((~df["run_id"].isin(ids)).sum())
-        df = df[df["run_id"].isin(ids)]
+        df, stale = recorded_runs(df, [e["run_id"] for e in expected])
         if stale:
             legend.append(f"{stale} finished runs of an earlier version of the suite are "
                           "not counted")
@@ -179,25 +180,19 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
         key = (tuple(p[a] for a in rows), tuple(p[a] for a in columns))
         expected_n[key] = expected_n.get(key, 0) + 1
     cells: dict[tuple[tuple, tuple, str], Cell] = {}
-    at: dict[tuple, list[int]] = {}  # (row key, column key) -> positions in df
-    for i, r in enumerate(df[[*rows, *columns]].itertuples(index=False)):
-        at.setdefault((tuple(r[:len(rows)]), tuple(r[len(rows):])), []).append(i)
+    by_cell = cell_runs(df, rows, columns)
     for rk in row_keys:
         for ck in col_keys:
             N = expected_n.get((rk, ck), 0)
             if not N:
                 continue
-            sub = df.iloc[at.get((rk, ck), [])]
+            sub = by_cell.get((rk, ck), df.iloc[[]])
             done = sub[sub["status"] == "done"]
             for m in metrics:
-                vals = done[f"metric:{m}"].to_numpy(dtype=float)
-                ok = vals[np.isfinite(vals)]
-                c = Cell(N=N, n=len(ok), diverged=int((sub["status"] == "diverged").sum()),
-                         failed=int((sub["status"] == "failed").sum()),
-                         missing=max(0, N - len(sub)), no_value=len(done) - len(ok))
-                if len(ok):
-                    c.mean = float(ok.mean())
-                    c.std = float(ok.std(ddof=1)) if len(ok) > 1 else 0.0
+                agg, counts = seed_cell(sub, N, f"metric:{m}")
+                c = Cell(**vars(counts))
+                if agg.n:
+                    c.mean, c.std = agg.mean, agg.std
                     lo, hi = f"metric:{m}_ci_low", f"metric:{m}_ci_high"
                     if lo in done.columns and hi in done.columns:
                         ci = done[[lo, hi]].to_numpy(dtype=float)
@@ -280,15 +275,11 @@ def _legend(cells, metrics) -> list[str]:
 # --- rendering --------------------------------------------------------------------------------
 
 
-def _warn_stderr(msg: str) -> None:
-    print(f"warning: {msg}", file=sys.stderr)
-
-
 def render(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: list[str],
            fmt: str = "text", digits: int = 3, title: str | None = None,
            expected: list[dict[str, Any]] | None = None,
            references: list[dict[str, Any]] | None = None,
-           warn: Callable[[str], None] | None = _warn_stderr) -> str:
+           warn: Callable[[str], None] | None = util.warn) -> str:
     if fmt not in FORMATS:
         raise ValueError(unknown_message("format", fmt, list(FORMATS)))
     t = build_table(df, rows, columns, metrics, expected, references, title)

@@ -5,6 +5,7 @@ order, written by the executor, read by tables, reports and the check; and the o
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +62,12 @@ RECORD_TYPES = {"name": str, "source": str, "description": str, "spec": dict, "t
                 "check": dict, "overrides": list, "labels": dict}
 
 
-def recorded_runs(df: pd.DataFrame, record: dict[str, Any]) -> tuple[pd.DataFrame, int]:
-    """The rows of ``df`` that are runs of the suite's record (all rows when the record
-    lists no runs), and how many rows were left out: finished runs of an earlier version
-    of the suite, which never count."""
-    ids = record.get("runs")
-    if not ids:
+def recorded_runs(df: pd.DataFrame, run_ids: Iterable[str] | None
+                  ) -> tuple[pd.DataFrame, int]:
+    """The rows of ``df`` that are runs of the suite's record (``run_ids``, its ``runs``;
+    None: every row), and how many rows were left out: finished runs of an earlier
+    version of the suite, which never count."""
+    if run_ids is None:
         return df, 0
-    keep = df["run_id"].isin(set(ids))
+    keep = df["run_id"].isin(set(run_ids))
     return df[keep], int((~keep).sum())

@@ -24,7 +24,7 @@ def _merge(base: dict, over: dict) -> dict:
     # never undone by its section written after it
     for k, v in sorted(over.items(), key=lambda kv: kv[0].count(".")):
         if "." in k:
-            set_path(out, k, copy.deepcopy(v))
+            set_path(out, k.split("."), copy.deepcopy(v))
         else:
             out[k] = copy.deepcopy(v)
     return out

@@ -7,9 +7,9 @@ import copy
 import re
 from typing import Any
 
-from ganbench.suite.schema import PLUGIN_KEYS, SuiteFile
+from ganbench.suite.paths import set_path
+from ganbench.suite.schema import SuiteFile
 from ganbench.util import strict_yaml
-from ganbench.util.strict_yaml import show
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]
@@ -43,35 +43,9 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]
         shadow = next((a for a in grid if parts[0] == "base" and len(parts) > 1
                        and ".".join(parts[1:] + [""]).startswith(a + ".")), None)
         error = (f"the grid axis {shadow!r} sets this in every run; change the axis "
-                 f"instead: --set grid.{shadow}=[...]") if shadow else _set_in(raw, parts, value)
+                 f"instead: --set grid.{shadow}=[...]") if shadow else set_path(raw, parts, value, strict=True)
         if error:
             problems.append((src, path, error))
         else:
             targets[path] = src
     return raw, targets, problems
-
-
-def _set_in(node: Any, parts: list[str], value: Any) -> str | None:
-    """Set a dotted path (list items by index), creating sections on the way; a plug-in
-    given by name becomes {name: ...} when one of its parameters is set. Returns what
-    went wrong, or None."""
-    for i, k in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, list):
-            if not k.isdigit() or int(k) >= len(node):
-                return f"{'.'.join(parts[:i]) or 'this'} is a list of {len(node)}; no item {k!r}"
-            k = int(k)
-        elif not isinstance(node, dict):
-            return f"{'.'.join(parts[:i])} is a value ({show(node)}), not a section"
-        if last:
-            node[k] = value
-            return None
-        child = node[k] if isinstance(node, list) else node.get(k)
-        if child is None and parts[i + 1].isdigit():
-            return f"{'.'.join(parts[:i + 1])} is not there: no item {parts[i + 1]} to set"
-        if child is None:
-            child = node[k] = {}
-        elif isinstance(child, str) and k in PLUGIN_KEYS:
-            child = node[k] = {"name": child}
-        node = child
-    return None
