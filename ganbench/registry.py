@@ -313,7 +313,3 @@ def add_plugins_to_env(modules: list[str]) -> None:
     """Record modules in $GANBENCH_PLUGINS (worker processes inherit the environment)."""
     have = [m for m in os.environ.get(PLUGINS_ENV, "").split(",") if m.strip()]
     os.environ[PLUGINS_ENV] = ",".join(dict.fromkeys([*have, *modules]))
-
-
-def load_all() -> dict[str, Registry]:
-    return {k: registry(k) for k in KINDS}

@@ -14,7 +14,7 @@ import yaml
 
 from ganbench import cli
 from ganbench import registry as registry_mod
-from ganbench.registry import PLUGINS_ENV, PluginImportError, load_all, load_plugins, registry
+from ganbench.registry import KINDS, PLUGINS_ENV, PluginImportError, load_plugins, registry
 from ganbench.suite import SuiteError, load_suite, parse_suite
 
 EXAMPLES = Path(__file__).parent / "plugins_example"
@@ -32,7 +32,7 @@ EXAMPLE_PLUGINS = {
 @pytest.fixture
 def isolated(monkeypatch):
     """Plug-ins registered in a test leave no trace in the registries of later tests."""
-    for reg in load_all().values():
+    for reg in (registry(k) for k in KINDS):
         monkeypatch.setattr(reg, "_entries", dict(reg._entries))
     monkeypatch.setenv(PLUGINS_ENV, "")
     monkeypatch.setattr(registry_mod, "_loaded", set())

@@ -29,11 +29,6 @@ _RAW: dict[tuple, Raw] = {}
 _ON_DEVICE: dict[tuple, tuple[Tensor, Tensor]] = {}
 
 
-def clear_cache() -> None:
-    _RAW.clear()
-    _ON_DEVICE.clear()
-
-
 def _check_size(size: int, name: str) -> None:
     if not 4 <= size <= 512:
         raise ValueError(f"{name}: size must be between 4 and 512 pixels, got {size}")

@@ -27,7 +27,6 @@ from torch.func import functional_call
 from ganbench.data.base import Dataset
 from ganbench.game.optim import MemberOptimizer
 from ganbench.objectives.base import Objective
-from ganbench.objectives.regularizers import Regularizer
 from ganbench.seeding import MemberRandom
 
 Params = dict[str, Tensor]
@@ -41,10 +40,6 @@ def score_of(out: Tensor) -> Tensor:
 def pack_code(z: Tensor, code: Tensor, k: int) -> Tensor:
     """Latent [.., N, latent] and code indices [.., N] -> [z, onehot(code)]."""
     return torch.cat([z, F.one_hot(code, k).to(z)], dim=-1)
-
-
-def params_of(module: nn.Module) -> Params:
-    return dict(module.named_parameters())
 
 
 @dataclass
@@ -144,9 +139,6 @@ class Game:
 
     def objective_of(self, i: int) -> Objective:
         return next((p.plugin for p in self.objectives if i in p.members), None)
-
-    def regularizer_of(self, i: int) -> Regularizer | None:
-        return next((p.plugin for p in self.regularizers if i in p.members), None)
 
     # --- sampling ---------------------------------------------------------------
     def _draw_real(self, gens: list[torch.Generator]) -> Tensor:

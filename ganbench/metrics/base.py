@@ -7,7 +7,7 @@ dataset (through ``EvalContext``), never the trainer.
 A metric class declares what it reports and what it needs, so that tables, the regression
 check and suite validation read meaning from declarations, not from entry names:
 
-- ``entries``: one ``Entry`` (name, direction "max" / "min" / None, unit, one line about it)
+- ``entries``: one ``ResultEntry`` (name, direction "max" / "min" / None, unit, one line about it)
   per key ``__call__`` returns, the main entry first. None is the default direction: a
   bound, a count, a coordinate or a unit conversion is not a score and is never ranked or
   regression-checked. A class that declares no entries reports one main entry named after
@@ -77,7 +77,7 @@ def run_supplies(packing: str | None, training: bool = True) -> set[str]:
 
 
 @dataclass(frozen=True)
-class Entry:
+class ResultEntry:
     """One key a metric reports."""
 
     name: str
@@ -89,14 +89,15 @@ class Entry:
 
 
 class Metric:
-    """``metric(fake, ctx)`` measures one run's samples. A metric may also define
-    ``evaluate_many(fakes, ctxs) -> list[dict]``, the same results for the members of a
-    group at once (e.g. one ensemble of fresh classifiers for all of them); the trainer uses
-    it when present and falls back to one call per member when it raises. A member's result
-    must not depend on the others in the call."""
+    """``metric(fake, ctx)`` measures one run's samples. ``evaluate_many(fakes, ctxs)`` gives
+    the same results for the members of a group at once; by default it calls the metric
+    once per member, and a metric overrides it where it can batch (e.g. one ensemble of
+    fresh classifiers for all of them). The trainer uses an override when there are several
+    members and, when it raises, says so on stderr and measures each member alone. A
+    member's result must not depend on the others in the call."""
 
     #: what ``__call__`` reports, the main entry (named like the metric) first
-    entries: ClassVar[tuple[Entry, ...]] = ()
+    entries: ClassVar[tuple[ResultEntry, ...]] = ()
     #: direction of the main entry for a class that declares no ``entries``
     direction: ClassVar[str | None] = None
     #: keys of NEEDS the run must supply
@@ -116,18 +117,26 @@ class Metric:
     def __call__(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:
         raise NotImplementedError
 
+    def evaluate_many(self, fakes: list[Tensor], ctxs: list[EvalContext]) -> list[dict[str, float]]:
+        """The results of several members, in order (by default one call each)."""
+        return [self(f, c) for f, c in zip(fakes, ctxs)]
 
-def declared_entries(name: str, cls: type) -> tuple[Entry, ...]:
+    def batches(self) -> bool:
+        """Whether ``evaluate_many`` is this metric's own (a batched path), not the loop."""
+        return type(self).evaluate_many is not Metric.evaluate_many
+
+
+def declared_entries(name: str, cls: type) -> tuple[ResultEntry, ...]:
     """The entries metric class ``cls``, registered as ``name``, reports."""
     declared = tuple(getattr(cls, "entries", ()) or ())
-    return declared or (Entry(name, getattr(cls, "direction", None)),)
+    return declared or (ResultEntry(name, getattr(cls, "direction", None)),)
 
 
 def declaration_problems(name: str, cls: type) -> list[str]:
     """What is wrong with a metric class's declarations (empty: nothing)."""
     out = []
     entries = declared_entries(name, cls)
-    if not all(isinstance(e, Entry) for e in entries):
+    if not all(isinstance(e, ResultEntry) for e in entries):
         return [f"metric {name!r}: entries must be ganbench.metrics.base.Entry objects"]
     if entries[0].name != name:
         out.append(f"metric {name!r}: its first entry must be named {name!r}, "

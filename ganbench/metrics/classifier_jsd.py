@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
+from ganbench.metrics.base import EvalContext, Metric, MetricError, ResultEntry
 from ganbench.metrics.classifiers import (
     Classifier,
     EnsembleFitter,
@@ -318,17 +318,17 @@ class FreshClassifierMetric(Metric):
                    "classifier's held-out cross-entropy, with a bootstrap CI",
                    reference=REFERENCE)
 class ClassifierJSD(FreshClassifierMetric):
-    entries = (Entry("jsd_classifier", "min", "nats",
+    entries = (ResultEntry("jsd_classifier", "min", "nats",
                      "JSD from a fresh classifier's held-out cross-entropy (log 2 = "
                      "0.693: nothing in common)"),
-               Entry("jsd_classifier_ci_low", None, "nats", "95% bootstrap interval, lower end"),
-               Entry("jsd_classifier_ci_high", None, "nats", "95% bootstrap interval, upper end"),
-               Entry("jsd_classifier_bits", None, "bits", "jsd_classifier in bits"),
-               Entry("jsd_classifier_bits_ci_low", None, "bits", "lower CI end in bits"),
-               Entry("jsd_classifier_bits_ci_high", None, "bits", "upper CI end in bits"),
-               Entry("jsd_classifier_n", None, "samples", "samples per class used"),
-               Entry("jsd_classifier_steps", None, "steps", "classifier optimiser steps"),
-               Entry("jsd_classifier_seconds", None, "s", "time of the estimate"))
+               ResultEntry("jsd_classifier_ci_low", None, "nats", "95% bootstrap interval, lower end"),
+               ResultEntry("jsd_classifier_ci_high", None, "nats", "95% bootstrap interval, upper end"),
+               ResultEntry("jsd_classifier_bits", None, "bits", "jsd_classifier in bits"),
+               ResultEntry("jsd_classifier_bits_ci_low", None, "bits", "lower CI end in bits"),
+               ResultEntry("jsd_classifier_bits_ci_high", None, "bits", "upper CI end in bits"),
+               ResultEntry("jsd_classifier_n", None, "samples", "samples per class used"),
+               ResultEntry("jsd_classifier_steps", None, "steps", "classifier optimiser steps"),
+               ResultEntry("jsd_classifier_seconds", None, "s", "time of the estimate"))
     band = (0.02, 0.1)
     default = True
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError, needs_modes
+from ganbench.metrics.base import EvalContext, Metric, MetricError, ResultEntry, needs_modes
 from ganbench.metrics.registry import REGISTRY
 
 
@@ -41,7 +41,7 @@ class _ModeAccuracy(Metric):
     reference="Mirza & Osindero 2014; protocol of this project",
 )
 class ConditionalAccuracy(_ModeAccuracy):
-    entries = (Entry("conditional_accuracy", "max", "fraction",
+    entries = (ResultEntry("conditional_accuracy", "max", "fraction",
                      "share of G(z, c) whose nearest mode is c"),)
     needs = frozenset({"labels"})
 
@@ -65,7 +65,7 @@ def best_matching_accuracy(codes: np.ndarray, modes: np.ndarray, k_codes: int, k
     reference="Chen et al. 2016, InfoGAN; unsupervised accuracy via Hungarian matching",
 )
 class CodeAlignment(_ModeAccuracy):
-    entries = (Entry("code_alignment", "max", "fraction",
+    entries = (ResultEntry("code_alignment", "max", "fraction",
                      "accuracy of the best one-to-one code-to-mode map"),)
     needs = frozenset({"codes"})
 
@@ -84,7 +84,7 @@ class CodeAlignment(_ModeAccuracy):
     reference="Chen et al. 2016, InfoGAN, eq. 4",
 )
 class InfoMI(Metric):
-    entries = (Entry("info_mi", "max", "nats",
+    entries = (ResultEntry("info_mi", "max", "nats",
                      "InfoGAN's lower bound on I(c; G(z, c))"),)
     needs = frozenset({"critic", "q_head"})
     band = (0.05, 0.0)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ganbench.metrics.base import Entry, EvalContext, MetricError
+from ganbench.metrics.base import EvalContext, MetricError, ResultEntry
 from ganbench.metrics.classifier_jsd import (
     FreshClassifierMetric,
     JSDEstimate,
@@ -50,13 +50,13 @@ def logit_critic(objective) -> bool:
                    "(sigmoid of its raw outputs) minus that of a freshly trained classifier",
                    reference="Goodfellow et al. 2014, Proposition 1 (the optimal discriminator)")
 class CriticGap(FreshClassifierMetric):
-    entries = (Entry("critic_gap", "min", "nats",
+    entries = (ResultEntry("critic_gap", "min", "nats",
                      "test BCE of the training critic minus a fresh classifier's"),
-               Entry("critic_gap_ci_low", None, "nats", "95% bootstrap interval, lower end"),
-               Entry("critic_gap_ci_high", None, "nats", "95% bootstrap interval, upper end"),
-               Entry("critic_gap_critic_bce", None, "nats", "test BCE of the training critic"),
-               Entry("critic_gap_fresh_bce", None, "nats", "test BCE of the fresh classifier"),
-               Entry("critic_gap_logit_critic", None, "",
+               ResultEntry("critic_gap_ci_low", None, "nats", "95% bootstrap interval, lower end"),
+               ResultEntry("critic_gap_ci_high", None, "nats", "95% bootstrap interval, upper end"),
+               ResultEntry("critic_gap_critic_bce", None, "nats", "test BCE of the training critic"),
+               ResultEntry("critic_gap_fresh_bce", None, "nats", "test BCE of the fresh classifier"),
+               ResultEntry("critic_gap_logit_critic", None, "",
                      "1 when the objective's optimal critic is a logit (gap meaningful)"))
     needs = frozenset({"critic", "plain_critic"})
     band = (0.02, 0.2)

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from ganbench.data.dirac import MESCHEDER, Dirac
-from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
+from ganbench.metrics.base import EvalContext, Metric, MetricError, ResultEntry
 from ganbench.metrics.registry import REGISTRY
 
 
@@ -43,7 +43,7 @@ class _DiracMetric(Metric):
 @REGISTRY.register("dirac_theta", description="Dirac-GAN: the generator's point theta",
                    reference=MESCHEDER)
 class DiracTheta(_DiracMetric):
-    entries = (Entry("dirac_theta", None, "", "the generator's point (a coordinate)"),)
+    entries = (ResultEntry("dirac_theta", None, "", "the generator's point (a coordinate)"),)
 
     def __call__(self, fake, ctx):
         return {"dirac_theta": dirac_point(fake, ctx)[0]}
@@ -52,7 +52,7 @@ class DiracTheta(_DiracMetric):
 @REGISTRY.register("dirac_psi", description="Dirac-GAN: the critic's slope psi = D(1) - D(0)",
                    reference=MESCHEDER)
 class DiracPsi(_DiracMetric):
-    entries = (Entry("dirac_psi", None, "", "the critic's slope (a coordinate)"),)
+    entries = (ResultEntry("dirac_psi", None, "", "the critic's slope (a coordinate)"),)
 
     def __call__(self, fake, ctx):
         return {"dirac_psi": dirac_point(fake, ctx)[1]}
@@ -62,7 +62,7 @@ class DiracPsi(_DiracMetric):
                    description="Dirac-GAN: distance sqrt(theta^2 + psi^2) to the equilibrium (0, 0)",
                    reference=MESCHEDER)
 class DiracDistance(_DiracMetric):
-    entries = (Entry("dirac_distance", "min", "",
+    entries = (ResultEntry("dirac_distance", "min", "",
                      "distance of (theta, psi) to the equilibrium (0, 0)"),)
 
     def __call__(self, fake, ctx):
@@ -73,7 +73,7 @@ class DiracDistance(_DiracMetric):
                    description="Dirac-GAN: 1 if the distance to the equilibrium is below tol, else 0",
                    reference=MESCHEDER)
 class DiracConverged(_DiracMetric):
-    entries = (Entry("dirac_converged", "max", "",
+    entries = (ResultEntry("dirac_converged", "max", "",
                      "1 when the distance to the equilibrium is below tol"),)
     band = (0.5, 0.0)
 

@@ -18,7 +18,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
+from ganbench.metrics.base import EvalContext, Metric, MetricError, ResultEntry
 from ganbench.metrics.registry import REGISTRY
 from ganbench.seeding import generator as seeded
 
@@ -65,8 +65,8 @@ def mmd2_unbiased(x: Tensor, y: Tensor, bandwidths: list[float]) -> float:
                    "(median-heuristic bandwidth times factors)",
                    reference="Gretton et al. 2012, A kernel two-sample test (JMLR)")
 class MMD(Metric):
-    entries = (Entry("mmd", "min", "", "unbiased MMD^2, mixture of RBF kernels"),
-               Entry("mmd_bandwidth", None, "", "base bandwidth of the kernels"))
+    entries = (ResultEntry("mmd", "min", "", "unbiased MMD^2, mixture of RBF kernels"),
+               ResultEntry("mmd_bandwidth", None, "", "base bandwidth of the kernels"))
     band = (0.002, 0.1)
 
     def __init__(self, factors: tuple = (0.25, 0.5, 1.0, 2.0, 4.0), bandwidth: float = 0.0,
@@ -100,8 +100,8 @@ def wasserstein1(x: Tensor, y: Tensor) -> float:
                    "(subsampled) real and generated samples by optimal assignment",
                    reference="Villani 2009, Optimal transport; Arjovsky et al. 2017 (WGAN)")
 class Wasserstein(Metric):
-    entries = (Entry("wasserstein", "min", "", "exact W1 by optimal assignment"),
-               Entry("wasserstein_n", None, "samples", "samples per side"))
+    entries = (ResultEntry("wasserstein", "min", "", "exact W1 by optimal assignment"),
+               ResultEntry("wasserstein_n", None, "samples", "samples per side"))
     band = (0.02, 0.1)
     default = True
 

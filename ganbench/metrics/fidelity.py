@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
+from ganbench.metrics.base import EvalContext, Metric, MetricError, ResultEntry
 from ganbench.metrics.distances import flat_pair
 from ganbench.metrics.features import (
     CLASSIFIER_NAME,
@@ -241,7 +241,7 @@ REF_PRC = "Kynkaanniemi et al. 2019, Improved precision and recall metric (NeurI
                    "(raw coordinates for vectors, Inception-v3 for images; torch-fidelity)",
                    reference=REF_FID)
 class FID(_Fidelity):
-    entries = (Entry("fid", "min", "", "Frechet distance of Gaussians fitted to features"),)
+    entries = (ResultEntry("fid", "min", "", "Frechet distance of Gaussians fitted to features"),)
     band = (0.01, 0.1)
     default = True
 
@@ -268,8 +268,8 @@ class FID(_Fidelity):
 @REGISTRY.register("kid", description="kernel (cubic polynomial) MMD^2 of features over random "
                    "subsets, mean and std (torch-fidelity)", reference=REF_KID)
 class KID(_Fidelity):
-    entries = (Entry("kid", "min", "", "kernel MMD^2 of features, mean over subsets"),
-               Entry("kid_std", None, "", "std of kid over subsets"))
+    entries = (ResultEntry("kid", "min", "", "kernel MMD^2 of features, mean over subsets"),
+               ResultEntry("kid_std", None, "", "std of kid over subsets"))
     band = (0.001, 0.1)
 
     def __init__(self, features: str = "auto", inception_weights: str = "", subsets: int = 100):
@@ -321,7 +321,7 @@ class _PRC(_Fidelity):
 @REGISTRY.register("precision", description="fraction of generated samples inside the real "
                    "k-NN feature manifold (torch-fidelity)", reference=REF_PRC)
 class Precision(_PRC):
-    entries = (Entry("precision", "max", "fraction",
+    entries = (ResultEntry("precision", "max", "fraction",
                      "share of generated samples inside the real k-NN manifold"),)
 
     def __call__(self, fake, ctx):
@@ -338,7 +338,7 @@ class Precision(_PRC):
 @REGISTRY.register("recall", description="fraction of real samples inside the generated "
                    "k-NN feature manifold (torch-fidelity)", reference=REF_PRC)
 class Recall(_PRC):
-    entries = (Entry("recall", "max", "fraction",
+    entries = (ResultEntry("recall", "max", "fraction",
                      "share of real samples inside the generated k-NN manifold"),)
 
     def __call__(self, fake, ctx):

@@ -23,7 +23,7 @@ import math
 import torch
 from torch import Tensor
 
-from ganbench.metrics.base import Entry, EvalContext, Metric, needs_modes
+from ganbench.metrics.base import EvalContext, Metric, ResultEntry, needs_modes
 from ganbench.metrics.registry import REGISTRY
 
 VEEGAN = "Srivastava et al. 2017, VEEGAN (NeurIPS); Lin et al. 2018, PacGAN (NeurIPS)"
@@ -68,7 +68,7 @@ class _ModeMetric(Metric):
         return mode_histogram(fake, ds.mode_centres(), ds.mode_std(), self.n_std)
 
 
-THRESHOLDED = Entry("modes_thresholded", "max", "modes",
+THRESHOLDED = ResultEntry("modes_thresholded", "max", "modes",
                     "a mode counts when it holds at least min_fraction "
                     "(default 1%) of a perfect generator's share of high-quality samples")
 
@@ -101,7 +101,7 @@ class _Thresholded(_ModeMetric):
 @REGISTRY.register("modes", description="modes covered by at least one high-quality sample "
                    "(VEEGAN/PacGAN definition)", reference=VEEGAN)
 class Modes(_Thresholded):
-    entries = (Entry("modes", "max", "modes",
+    entries = (ResultEntry("modes", "max", "modes",
                      "a mode counts when at least one high-quality sample lands on it "
                      "(VEEGAN/PacGAN definition)"),
                THRESHOLDED)
@@ -127,7 +127,7 @@ class ModesThresholded(_Thresholded):
 @REGISTRY.register("hq_fraction", description="fraction of samples within n_std std of a mode",
                    reference=VEEGAN)
 class HQFraction(_ModeMetric):
-    entries = (Entry("hq_fraction", "max", "fraction",
+    entries = (ResultEntry("hq_fraction", "max", "fraction",
                      "share of samples within n_std (default 3) std of a mode"),)
     band = (0.05, 0.0)
 
@@ -139,7 +139,7 @@ class HQFraction(_ModeMetric):
 @REGISTRY.register("mode_kl", description="KL(mode histogram of high-quality samples || uniform)",
                    reference=VEEGAN)
 class ModeKL(_ModeMetric):
-    entries = (Entry("mode_kl", "min", "nats",
+    entries = (ResultEntry("mode_kl", "min", "nats",
                      "KL(histogram of high-quality samples over modes || uniform)"),)
     band = (0.05, 0.0)
 

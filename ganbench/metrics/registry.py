@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ganbench.metrics.base import Entry, Metric, declaration_problems, declared_entries
+from ganbench.metrics.base import Metric, ResultEntry, declaration_problems, declared_entries
 from ganbench.registry import Registry
 
 # the measurement itself is the one method the Metric base leaves to subclasses
@@ -13,16 +13,16 @@ REGISTRY = Registry("metrics", base=Metric, required=("__call__",),
                     validate=declaration_problems)
 
 
-def entries_of(name: str) -> tuple[Entry, ...]:
+def entries_of(name: str) -> tuple[ResultEntry, ...]:
     """The entries registered metric ``name`` reports (RegistryError if it is unknown)."""
     return declared_entries(name, REGISTRY.get(name))
 
 
-def entry_index() -> dict[str, tuple[str, Entry]]:
+def entry_index() -> dict[str, tuple[str, ResultEntry]]:
     """Entry name -> (the metric that reports it, its declaration). A metric's main entry
     belongs to it; an entry several metrics report (``modes_thresholded``, also reported by
     ``modes``) belongs to the metric of that name, else to the first registered."""
-    out: dict[str, tuple[str, Entry]] = {}
+    out: dict[str, tuple[str, ResultEntry]] = {}
     for name in REGISTRY.names():
         for e in entries_of(name):
             if e.name not in out or e.name == name:
@@ -30,7 +30,7 @@ def entry_index() -> dict[str, tuple[str, Entry]]:
     return out
 
 
-def find_entry(key: str, evaluated: list[str] | None = None) -> tuple[str, Entry] | None:
+def find_entry(key: str, evaluated: list[str] | None = None) -> tuple[str, ResultEntry] | None:
     """(metric, declaration) of a result key; with ``evaluated`` (the metric names a run
     evaluated), the one of those metrics that reports it."""
     if evaluated is not None:

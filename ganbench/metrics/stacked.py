@@ -20,7 +20,7 @@ import weakref
 import torch
 from torch import Tensor
 
-from ganbench.metrics.base import Entry, EvalContext, Metric, MetricError
+from ganbench.metrics.base import EvalContext, Metric, MetricError, ResultEntry
 from ganbench.metrics.modes import kl_from_uniform
 from ganbench.metrics.registry import REGISTRY
 
@@ -91,7 +91,7 @@ class _StackedMetric(Metric):
 @REGISTRY.register("stacked_modes", description="distinct digit triples among samples of a "
                    "stacked data set (of 1000), by a digit classifier", reference=REFERENCE)
 class StackedModes(_StackedMetric):
-    entries = (Entry("stacked_modes", "max", "modes",
+    entries = (ResultEntry("stacked_modes", "max", "modes",
                      "digit triples with at least one sample (of 1000)"),)
     band = (10.0, 0.0)
 
@@ -103,7 +103,7 @@ class StackedModes(_StackedMetric):
 @REGISTRY.register("stacked_kl", description="KL(histogram of digit triples || uniform over "
                    "1000) on a stacked data set", reference=REFERENCE)
 class StackedKL(_StackedMetric):
-    entries = (Entry("stacked_kl", "min", "nats",
+    entries = (ResultEntry("stacked_kl", "min", "nats",
                      "KL(histogram of digit triples || uniform over 1000)"),)
     band = (0.05, 0.1)
 

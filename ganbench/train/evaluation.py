@@ -11,6 +11,7 @@ from torch import Tensor
 from ganbench.game import Game
 from ganbench.metrics.base import EvalContext
 from ganbench.train.state import Session
+from ganbench.util import warn
 
 
 def member_critic(game: Game, i: int):
@@ -80,15 +81,16 @@ def _context(session: Session, i: int, packed: Tensor) -> EvalContext:
 
 def _measure(metric, name: str, fakes: list[Tensor], ctxs: list[EvalContext],
              members: list[int]) -> dict[int, dict[str, float] | str]:
-    """A metric on several members: one batched call where the metric offers one
-    (``evaluate_many``: e.g. one ensemble of fresh classifiers), else one call each. A
-    metric failing is recorded as its error message; the suite goes on."""
-    many = getattr(metric, "evaluate_many", None)
-    if many is not None and len(members) > 1:
+    """A metric on several members: one batched call where the metric has its own
+    ``evaluate_many`` (e.g. one ensemble of fresh classifiers), else one call each. A
+    batched call that fails is said on stderr and the members are measured one by one; a
+    metric failing on a member is recorded as its error message; the suite goes on."""
+    if metric.batches() and len(members) > 1:
         try:
-            return dict(zip(members, many(fakes, ctxs)))
-        except Exception:  # fall back to the per-member path, which records each error
-            pass
+            return dict(zip(members, metric.evaluate_many(fakes, ctxs)))
+        except Exception as exc:  # the per-member path records each member's own error
+            warn(f"metric {name!r}: its batched evaluation failed ({type(exc).__name__}: "
+                 f"{exc}); measuring each member alone")
     out: dict[int, dict[str, float] | str] = {}
     for i, f, c in zip(members, fakes, ctxs):
         try:

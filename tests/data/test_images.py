@@ -26,7 +26,8 @@ def test_digits_split_is_fixed_stratified_and_disjoint():
     # no test image is also a train image
     tr = {bytes(row) for row in xtr.flatten(1).numpy()}
     assert not any(bytes(row) in tr for row in xte.flatten(1).numpy())
-    images.clear_cache()  # a fresh load gives the same split
+    images._RAW.clear()  # a fresh load gives the same split
+    images._ON_DEVICE.clear()
     assert torch.equal(REGISTRY.create("digits").raw("test")[1], yte)
 
 

@@ -10,7 +10,7 @@ import torch
 
 from ganbench.data import REGISTRY as DATASETS
 from ganbench.metrics import REGISTRY, EvalContext, Metric
-from ganbench.metrics.base import NEEDS, Entry, declaration_problems, declared_entries
+from ganbench.metrics.base import NEEDS, ResultEntry, declaration_problems, declared_entries
 from ganbench.metrics.registry import direction, entries_of, find_entry, owner
 from ganbench.registry import Registry, RegistryError
 from ganbench.suite import SuiteError, parse_suite
@@ -46,7 +46,7 @@ def test_a_metric_that_declares_nothing_has_one_undirected_entry():
             return {"plain": 0.0}
 
     (e,) = declared_entries("plain", Plain)
-    assert e == Entry("plain", None)
+    assert e == ResultEntry("plain", None)
 
 
 def test_broken_declarations_are_refused_at_registration():
@@ -54,11 +54,11 @@ def test_broken_declarations_are_refused_at_registration():
                    validate=declaration_problems)
 
     class WrongFirst(Metric):
-        entries = (Entry("other", "max"),)
+        entries = (ResultEntry("other", "max"),)
         def __call__(self, fake, ctx): return {}  # noqa: E301, E704
 
     class BadDirection(Metric):
-        entries = (Entry("bad", "up"),)
+        entries = (ResultEntry("bad", "up"),)
         def __call__(self, fake, ctx): return {}  # noqa: E301, E704
 
     class UnknownNeed(Metric):

@@ -3,7 +3,7 @@
 import torch
 
 from ganbench.metrics import REGISTRY, Metric
-from ganbench.metrics.base import Entry, needs_modes
+from ganbench.metrics.base import ResultEntry, needs_modes
 
 
 @REGISTRY.register(
@@ -13,7 +13,7 @@ from ganbench.metrics.base import Entry, needs_modes
 )
 class ModeDistance(Metric):
     # what __call__ reports: the main entry, named like the metric, first; smaller is better
-    entries = (Entry("mode_distance", "min", "std", "mean distance to the nearest mode centre"),)
+    entries = (ResultEntry("mode_distance", "min", "std", "mean distance to the nearest mode centre"),)
     band = (0.5, 0.1)  # (absolute, relative) change the regression check tolerates
 
     def applies(self, dataset):  # None, or why this dataset cannot be measured
