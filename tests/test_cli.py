@@ -29,11 +29,11 @@ def test_run_rerun_and_table(tmp_path, capsys):
 
     assert main(["table", str(res / "smoke"), "--format", "markdown"]) == 0
     md = capsys.readouterr().out
-    assert md.splitlines()[0] == "**smoke: mean ± std over seeds**"  # the title, then the table
+    assert md.splitlines()[0] == "**smoke: mean [95% interval] over seeds**"  # the title, then the table
     assert md.splitlines()[2].startswith("| objective | scheme | ring / modes")
     assert main(["table", str(res / "smoke"), "--format", "csv"]) == 0
     csv = capsys.readouterr().out
-    assert csv.startswith("# smoke") and "\nobjective,scheme,dataset,metric,mean," in csv
+    assert csv.startswith("# smoke") and "\nobjective,scheme,dataset,metric,n,N,mean,std,ci_lo," in csv
     assert main(["table", str(res / "smoke"), "--format", "latex"]) == 0
     assert "\\begin{tabular}" in capsys.readouterr().out
 

@@ -1,10 +1,12 @@
 """Published numbers beside ours: the reference block's validation (paths, valid labels,
-did-you-mean), the agreement rule on hand-made cases, and rendering in every format, from
-a results folder as `ganbench table` reads it."""
+did-you-mean), the margins, the verdicts on hand-made results, and rendering in every
+format, from a results folder as `ganbench table` reads it (the tests themselves are
+tested as theory in test_stats.py)."""
 
 import copy
 import io
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -21,6 +23,7 @@ REF = {
     "where": "p. 7",
     "spread": "sem",
     "runs": 10,
+    "margins": {"modes": 1.5, "hq_fraction": 0.01},
     "note": "fewer iterations than the paper",
     "cells": [
         {"row": {"objective": "nonsaturating"}, "column": {"dataset": "ring"},
@@ -95,6 +98,12 @@ def _with(path_fn):
     (lambda r: r.update(spread="none"), "reference.cells[0].values.modes", "spread is none"),
     (lambda r: r["cells"].append(copy.deepcopy(r["cells"][0])), "reference.cells[2].values.modes",
      "published twice"),
+    (lambda r: r["margins"].update(modes=-1), "reference.margins.modes",
+     "greater than or equal to 0"),
+    (lambda r: r["margins"].update(modes="one"), "reference.margins.modes", "valid number"),
+    (lambda r: r["margins"].update(modes=float("nan")), "reference.margins.modes", "finite"),
+    (lambda r: r["margins"].update(mdoes=1.0), "reference.margins.mdoes",
+     "unknown metric with a published value 'mdoes'"),
 ])
 def test_bad_blocks_name_the_key_path(mutate, path, words):
     found = problems(suite(reference=_with(mutate)))
@@ -129,28 +138,6 @@ def test_bad_reference_exits_2_and_writes_nothing(tmp_path, capsys):
     assert not (tmp_path / "r").exists()
 
 
-# --- the agreement rule --------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("value, mean, std, complete, verdict", [
-    (Published(6.3, 0.5), 6.3, 0.0, True, True),
-    (Published(6.3, 0.5), 6.9, 0.1, True, True),     # |0.6| <= 0.5 + 0.1: on the edge
-    (Published(6.3, 0.5), 6.95, 0.1, True, False),
-    (Published(6.3, 0.5), 5.7, 0.1, True, True),     # symmetric
-    (Published(6.3, 0.5), 9.0, 3.0, True, True),     # a wide seed spread widens the interval
-    (Published(0.982), 0.975, 0.01, True, True),     # no ±: our spread alone
-    (Published(0.982), 0.975, 0.0, True, False),
-    (Published(6.3, 0.5), 6.3, 0.0, False, None),    # incomplete: no verdict
-    (Published(below=0.1), 0.05, 0.2, True, True),
-    (Published(below=0.1), 0.1, 0.0, True, False),   # below means strictly below
-    (Published(above=0.5), 0.6, 0.0, True, True),
-    (Published(above=0.5), 0.4, 0.5, True, False),   # a bound is not widened
-    (Published(above=0.5), float("nan"), 0.0, True, None),
-])
-def test_agreement_rule(value, mean, std, complete, verdict):
-    assert value.agrees(mean, std, complete) is verdict
-
-
 def test_published_text():
     assert Published(6.3, 0.5).text() == "6.3 ± 0.5"
     assert Published(0.982).text() == "0.982"
@@ -180,35 +167,50 @@ def values(r):
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "csv"])
-def test_published_values_and_marks_in_every_format(tmp_path, capsys, fmt):
+def test_published_values_and_verdicts_in_every_format(tmp_path, capsys, fmt):
     write_results(tmp_path, suite(reference=REF), values)
     assert main(["table", str(tmp_path / "pub"), "--format", fmt]) == 0
     out = capsys.readouterr().out
     if fmt == "csv":
         frame = pd.read_csv(io.StringIO(out), comment="#")
         ns = frame[(frame.objective == "nonsaturating") & (frame.dataset == "ring")]
-        got = ns.set_index("metric")[["published_mean", "published_pm", "agree"]]
-        assert got.loc["modes"].tolist() == [6.3, 0.5, 1]  # 6.55 +- 0.07 vs 6.3 +- 0.5
-        assert got.loc["hq_fraction", "agree"] == 0  # 0.98 vs 0.982, no spread either side
+        got = ns.set_index("metric")
+        # 6.55 +- 0.07 over 2 seeds vs 6.3 +- 0.5 (sem of 10 runs), margin 1.5: equivalent
+        assert got.loc["modes", ["published_mean", "published_spread", "verdict"]].tolist() \
+            == [6.3, 0.5, "agrees"]
+        assert got.loc["modes", "published_spread_kind"] == "sem"
+        assert got.loc["modes", "margin"] == 1.5 and got.loc["modes", "p_value"] < 0.05
+        assert got.loc["modes", "diff"] == pytest.approx(0.25)
+        # 0.98 in both seeds vs 0.982 with no spread: within the 0.01 margin for certain
+        assert got.loc["hq_fraction", "verdict"] == "agrees"
         mm = frame[(frame.objective == "minimax") & (frame.dataset == "grid")].set_index("metric")
-        assert mm.loc["modes", "agree"] == 0 and mm.loc["mode_kl", "published_below"] == 1.0
-        assert mm.loc["mode_kl", "agree"] == 1
+        assert mm.loc["modes", "verdict"] == "differs"  # 10.05 vs 17.3 +- 0.8
+        assert mm.loc["mode_kl", "published_below"] == 1.0
+        assert mm.loc["mode_kl", "verdict"] == "agrees"  # 0.3 < 1 in every seed
         assert "PacGAN" in out.splitlines()[0:12].__str__()
         return
-    agree, disagree = ("\\checkmark{}", "$\\times$") if fmt == "latex" else ("✓", "✗")
     pm = "$\\pm$" if fmt == "latex" else "±"
-    assert f"6.3 {pm} 0.5 {agree}" in out
-    assert f"0.982 {disagree}" in out and f"17.3 {pm} 0.8 {disagree}" in out
-    assert f"{'$<$' if fmt == 'latex' else '<'} 1 {agree}" in out
-    # the legend: paper, table, page, what ± means, runs, what was compared, the note
+    assert f"6.3 {pm} 0.5: agrees (p=" in out
+    assert "0.982: agrees" in out and f"17.3 {pm} 0.8: differs (p=" in out
+    assert f"{'$<$' if fmt == 'latex' else '<'} 1: agrees" in out
+    # the legend: paper, table, page, what ± means, runs, what was compared, the note, the rule
     for words in ("PacGAN", "Table 1", "p. 7", "standard error of the mean over 10 runs",
-                  "hq", "fewer iterations than the paper"):
+                  "hq", "fewer iterations than the paper", "two one-sided Welch tests"):
         assert words in out.replace("\\_", "_"), words
-    if fmt == "latex":
-        assert "amssymb" in out.splitlines()[0]
 
 
-def test_no_mark_when_our_cell_is_incomplete(tmp_path, capsys):
+def test_without_a_margin_a_value_can_differ_but_never_agree(tmp_path, capsys):
+    ref = {k: v for k, v in REF.items() if k != "margins"}
+    write_results(tmp_path, suite(reference=ref), values)
+    assert main(["table", str(tmp_path / "pub"), "--format", "csv"]) == 0
+    frame = pd.read_csv(io.StringIO(capsys.readouterr().out), comment="#")
+    verdicts = set(frame["verdict"].dropna())
+    assert "agrees" in verdicts  # only the bound (mode_kl < 1), which needs no margin
+    ns = frame[(frame.objective == "nonsaturating") & (frame.dataset == "ring")]
+    assert ns.set_index("metric").loc["modes", "verdict"] == "inconclusive"
+
+
+def test_no_verdict_when_our_cell_is_incomplete(tmp_path, capsys):
     s = parse_suite(suite(reference=REF))
     skip = {i for i, r in enumerate(s.runs) if r.labels["objective"] == "nonsaturating"
             and r.labels["dataset"] == "ring" and r.seed == 1}
@@ -217,7 +219,7 @@ def test_no_mark_when_our_cell_is_incomplete(tmp_path, capsys):
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("nonsaturating"))
     assert "(1/2: 1 missing)" in line
-    assert "6.3 ± 0.5" in line and "✓" not in line and "✗" not in line
+    assert "6.3 ± 0.5: inconclusive (untested)" in line and "agrees" not in line
 
 
 def test_values_outside_a_repivoted_table_are_counted_not_shown(tmp_path, capsys):
@@ -226,7 +228,7 @@ def test_values_outside_a_repivoted_table_are_counted_not_shown(tmp_path, capsys
     out = capsys.readouterr().out
     # the second cell names the scheme, no longer an axis: its values are left out, counted
     assert "4 published values are not shown" in out
-    assert "[1] 6.3 ± 0.5 ✓; [2] 6.3 ± 0.5 ✓" in out
+    assert re.search(r"\[1\] 6\.3 ± 0\.5: agrees \(p=[0-9.e-]+\); \[2\] 6\.3 ± 0\.5: agrees", out)
     assert "[1] published: Lin" in out and "[2] published: Other 2019" in out
 
 

@@ -43,7 +43,13 @@ def add_parser(sub) -> None:
     r.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
                    help="checkpoint at evaluations at most this often (default: the suite's "
                         "training.checkpoint_every_s, else 60); does not change run ids")
-
+    r.add_argument("--until-resolved", action="store_true",
+                   help="adaptive seeds: start from the suite's grid.seed axis (0..k-1) and "
+                        "add seeds in rounds where the table's claims are undecided, up to "
+                        "--max-seeds (a suite with a seeds: section is adaptive already)")
+    r.add_argument("--max-seeds", type=int, default=None, metavar="N",
+                   help="the most seeds per cell of adaptive seeds (default: the suite's "
+                        "seeds.max, else 10)")
 
 
 @cli.verb("run")
@@ -53,21 +59,33 @@ def cmd_run(a: argparse.Namespace) -> int:
     from ganbench.suite import load_suite
     from ganbench.util.lock import LockedError
 
-    s = load_suite(a.suite, overrides=a.set)
+    s = load_suite(a.suite, overrides=a.set, until_resolved=a.until_resolved,
+                   max_seeds=a.max_seeds)
     root = Path(a.results)
     if a.dry_run:
-        print(report.dry_run_listing(s, root, plan(s.runs, root)))
+        print(report.dry_run_listing(s, root, plan(s.runs, root),
+                                     plan(s.pool, root) if s.pool else None))
         return 0
+    kwargs = dict(device=a.device or s.spec.device, vectorize=a.vectorize,
+                  max_group=a.max_group, executor=a.executor, jobs=a.jobs,
+                  progress="lines" if a.no_progress else "auto", wait=a.wait,
+                  checkpoint_every_s=a.checkpoint_every, address=a.address)
+    rounds = None
     try:
-        out = run_suite(s, root, device=a.device or s.spec.device, vectorize=a.vectorize,
-                        max_group=a.max_group, executor=a.executor, jobs=a.jobs,
-                        progress="lines" if a.no_progress else "auto", wait=a.wait,
-                        checkpoint_every_s=a.checkpoint_every, address=a.address)
+        if s.spec.seeds is not None:
+            from ganbench.execute.adaptive import run_adaptive_suite
+
+            rounds = run_adaptive_suite(s, root, run_suite, **kwargs)
+            out = rounds.total()
+        else:
+            out = run_suite(s, root, **kwargs)
     except LockedError as exc:
         raise cli.UsageError(str(exc)) from None
     except Interrupted as stop:
         print(stop.explain("ganbench " + shlex.join(a.argv)), file=sys.stderr)
         return stop.exit_code
     print(report.run_summary_line(s, out, root))
+    if rounds is not None:
+        print("adaptive seeds:\n  " + "\n  ".join(rounds.lines()))
     print(report.suite_table(root / s.name, fmt=a.format))
     return 0

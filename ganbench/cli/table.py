@@ -15,6 +15,9 @@ def add_parser(sub) -> None:
     t.add_argument("--columns", nargs="+", default=None)
     t.add_argument("--metrics", nargs="+", default=None)
     t.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
+    t.add_argument("--alpha", type=float, default=None,
+                   help="significance level of the top groups and verdicts (default: the "
+                        "suite's table.alpha, else 0.05)")
 
 
 
@@ -23,5 +26,5 @@ def cmd_table(a: argparse.Namespace) -> int:
     from ganbench.report import text as report
 
     print(report.suite_table(Path(a.results_dir), fmt=a.format, rows=a.rows,
-                             columns=a.columns, metrics=a.metrics), end="")
+                             columns=a.columns, metrics=a.metrics, alpha=a.alpha), end="")
     return 0

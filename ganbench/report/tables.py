@@ -1,13 +1,14 @@
 """Paper-style tables from results on disk, in text, markdown, LaTeX and CSV.
 
-A cell is the mean ± std over the seeds of one (row, column) point. It never looks complete
-when it is not: with N runs expected (the suite's record lists them) and n values, a cell
-with n < N says n/N and why (diverged, failed, missing = not finished, no value = the
-metric failed), and only complete cells can be marked best. Best is decided by the direction
-each metric entry declares (``Metric.entries``); entries without one (bounds, counts,
-coordinates) are never ranked. Published values of the suite's ``reference:`` blocks sit in
-a column beside ours with an agreement mark (``ganbench.suite.reference``). Every format carries
-the title and the legend; CSV is long and numeric, one line per cell and metric.
+A cell is the mean of one (row, column) point over its seeds with the 95% interval of
+that mean (Student's t by default) and n/N. It never looks complete when it is not: with
+N runs expected (the suite's record lists them) and n values, a cell with n < N says why
+(diverged, failed, missing = not finished, no value = the metric failed). Every claim is a
+test decided in ``results.claims``: the marked cells of a column are its top group (the
+best and every cell not significantly worse), and each published value of the suite's
+``reference:`` blocks gets a verdict (agrees, differs, inconclusive). Entries without a
+direction (bounds, counts, coordinates) are never ranked. Every format carries the title
+and the legend; CSV is long and numeric, one line per cell and metric.
 """
 
 from __future__ import annotations
@@ -21,16 +22,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench import util
+from ganbench import stats, util
 from ganbench.registry import unknown_message
-from ganbench.results.aggregate import cell as seed_cell
+from ganbench.results import claims as cl
 from ganbench.results.aggregate import cell_runs
 from ganbench.results.record import recorded_runs
 from ganbench.suite import reference as pub
 from ganbench.util import textfmt
 
 FORMATS = ("text", "markdown", "latex", "csv")
-BEST = "{best}"  # in legend lines: how each format marks the best cell
+BEST = "{best}"  # in legend lines: how each format marks the top group
+INTERVAL_NAMES = {"t": "Student's t", "bootstrap": "percentile bootstrap"}
+CORRECTION_NAMES = {"holm": "Holm-corrected", "bonferroni": "Bonferroni-corrected",
+                    "none": "not corrected"}
 
 
 # --- what entries mean (declared by the metric classes) ------------------------------------
@@ -75,33 +79,52 @@ class Cell:
     failed: int = 0
     missing: int = 0        # not finished (or not run yet)
     no_value: int = 0       # finished, but the metric has no value (it failed)
-    ci: tuple[float, float] | None = None
-    best: bool = False
-    published: list[tuple[int, pub.Published, bool | None]] = field(default_factory=list)
+    ci: tuple[float, float] | None = None       # the interval of the mean over seeds
+    run_ci: tuple[float, float] | None = None   # the metric's own per-run interval, averaged
+    ranked: bool = False    # the column was tested for its top group
+    top: bool | None = None  # in the top group (None: not tested)
+    top_p: float | None = None
+    published: list[tuple[int, pub.Published, stats.Verdict]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
         return self.N > 0 and self.n == self.N
 
+    @property
+    def best(self) -> bool:
+        """Marked: in its column's top group."""
+        return bool(self.top)
+
     def text(self, digits: int) -> str:
         body = "—" if self.n == 0 else f"{self.mean:.{digits}f}"
-        if self.n > 1:
-            body += f" ± {self.std:.{digits}f}"
         if self.n and self.ci is not None:
             body += f" [{self.ci[0]:.{digits}f}, {self.ci[1]:.{digits}f}]"
-        if not self.complete and self.N:
-            why = [f"{k} {w}" for k, w in ((self.diverged, "div"), (self.failed, "fail"),
-                                           (self.missing, "missing"),
-                                           (self.no_value, "no value")) if k]
+        why = [f"{k} {w}" for k, w in ((self.diverged, "div"), (self.failed, "fail"),
+                                       (self.missing, "missing"),
+                                       (self.no_value, "no value")) if k]
+        if self.N:
             body += f" ({self.n}/{self.N}{': ' + ', '.join(why) if why else ''})"
+        if self.ranked and self.top is None and self.n and (self.n < 2 or not self.complete):
+            body += " ?"
         return body
 
-    def published_text(self, many: bool) -> str:
+    def published_text(self, many: bool, digits: int = 3) -> str:
         parts = []
-        for b, p, ok in self.published:
-            mark = "" if ok is None else " " + (pub.AGREE if ok else pub.DISAGREE)
-            parts.append(f"{'[' + str(b + 1) + '] ' if many else ''}{p.text()}{mark}")
+        for b, p, v in self.published:
+            parts.append(f"{'[' + str(b + 1) + '] ' if many else ''}{p.text()}: "
+                         f"{verdict_text(v, digits)}")
         return "; ".join(parts)
+
+
+def verdict_text(v: stats.Verdict, digits: int = 3) -> str:
+    """A verdict in a table cell: the word and what decided it."""
+    if v.verdict == "inconclusive":
+        if v.seeds_needed:
+            return f"inconclusive (~{v.seeds_needed} seeds)"
+        if not math.isfinite(v.p_value):
+            return "inconclusive (untested)"
+        return "inconclusive (not resolvable)"
+    return f"{v.verdict} (p={v.p_value:.2g})"
 
 
 @dataclass
@@ -137,10 +160,16 @@ def _suite_name(df: pd.DataFrame) -> str:
 def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: list[str],
                 expected: list[dict[str, Any]] | None = None,
                 references: list[dict[str, Any]] | None = None,
-                title: str | None = None) -> Table:
+                title: str | None = None, alpha: float = 0.05, correction: str = "holm",
+                interval: str = "t", looks: int = 1) -> Table:
     """The table of ``df`` (``results.load_results``). ``expected``: the suite's runs
     ({run_id, labels}), so that unfinished ones count; ``references``: published tables
-    (``published.normalise`` form)."""
+    (``reference.normalise`` form). ``alpha`` and ``correction``: the tests of the top
+    groups and verdicts; ``looks`` > 1 (adaptive seeds) splits alpha over the looks;
+    ``interval``: t or bootstrap, the interval of the mean in each cell."""
+    level = cl.look_alpha(stats.check_alpha(alpha, "alpha"), looks)
+    if interval not in INTERVAL_NAMES:
+        raise ValueError(unknown_message("interval", interval, list(INTERVAL_NAMES)))
     for axis in [*rows, *columns]:
         if axis not in df.columns:
             labels = [c for c in df.columns if not c.startswith(("metric:", "time:"))]
@@ -167,85 +196,55 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
         if stale:
             legend.append(f"{stale} finished runs of an earlier version of the suite are "
                           "not counted")
-        points = [{a: str((e.get("labels") or {}).get(a, "")) for a in [*rows, *columns]}
-                  for e in expected]
     else:
-        points = df[[*rows, *columns]].to_dict("records")
         legend.append("N counts the runs found on disk (no record of the suite's runs): "
                       "runs not finished are not counted")
-    row_keys = list(dict.fromkeys(tuple(p[a] for a in rows) for p in points))
-    col_keys = list(dict.fromkeys(tuple(p[a] for a in columns) for p in points))
-    expected_n: dict[tuple, int] = {}
-    for p in points:
-        key = (tuple(p[a] for a in rows), tuple(p[a] for a in columns))
-        expected_n[key] = expected_n.get(key, 0) + 1
-    cells: dict[tuple[tuple, tuple, str], Cell] = {}
+    tc = cl.table_cells(df, rows, columns, metrics, expected)
     by_cell = cell_runs(df, rows, columns)
-    for rk in row_keys:
-        for ck in col_keys:
-            N = expected_n.get((rk, ck), 0)
-            if not N:
-                continue
-            sub = by_cell.get((rk, ck), df.iloc[[]])
-            done = sub[sub["status"] == "done"]
-            for m in metrics:
-                agg, counts = seed_cell(sub, N, f"metric:{m}")
-                c = Cell(**vars(counts))
-                if agg.n:
-                    c.mean, c.std = agg.mean, agg.std
-                    lo, hi = f"metric:{m}_ci_low", f"metric:{m}_ci_high"
-                    if lo in done.columns and hi in done.columns:
-                        ci = done[[lo, hi]].to_numpy(dtype=float)
-                        ci = ci[np.isfinite(ci).all(axis=1)]
-                        if len(ci):
-                            c.ci = (float(ci[:, 0].mean()), float(ci[:, 1].mean()))
-                cells[(rk, ck, m)] = c
-    _mark_best(cells, row_keys, col_keys, metrics)
+    cells: dict[tuple[tuple, tuple, str], Cell] = {}
+    for k in tc.cells:
+        agg, counts = tc.aggregates[k], tc.counts[k]
+        c = Cell(**vars(counts))
+        if agg.n:
+            c.mean, c.std = agg.mean, agg.std
+            if agg.n > 1:
+                c.ci = stats.mean_interval(agg.values, method=interval)
+            c.run_ci = _run_interval(by_cell.get(k[:2]), k[2])
+        cells[k] = c
+    refs = list(references or [])
+    checks, hidden = cl.published_checks(refs, rows, columns, tc) if refs else ({}, 0)
+    decided = cl.decide(tc.cells, tc.row_keys, tc.col_keys, metrics, metric_direction,
+                        checks, level, correction)
+    for k, mem in decided.membership.items():
+        cells[k].ranked, cells[k].top, cells[k].top_p = True, mem.top, mem.p
+    for k, res in decided.verdicts.items():
+        cells.setdefault(k, Cell()).published = [(pc.block, pc.shown, v) for pc, v in res]
+    if hidden:
+        legend.append(f"{hidden} published values are not shown: their cell or metric is not "
+                      "in this table")
     status = df["status"].value_counts().to_dict() if len(df) else {}
-    unfinished = len(points) - len(df)
+    unfinished = len(tc.points) - len(df)
     if unfinished > 0 or set(status) - {"done"}:  # said even when no metric column shows it
         counts = [f"{status.get(k, 0)} {k}" for k in ("done", "diverged", "failed")]
-        legend.insert(0, f"runs: {len(points)} in the suite; {', '.join(counts)}, "
+        legend.insert(0, f"runs: {len(tc.points)} in the suite; {', '.join(counts)}, "
                          f"{max(unfinished, 0)} not finished")
-    refs = list(references or [])
-    if refs:
-        legend += _place_published(cells, refs, rows, columns, row_keys, col_keys)
-    title = title or f"{_suite_name(df)}: mean ± std over seeds"
-    return Table(rows, columns, metrics, row_keys, col_keys, cells, title, refs,
-                 _legend(cells, metrics) + legend + pub.legend(refs, _compared(cells)),
-                 warnings)
+    title = title or f"{_suite_name(df)}: mean [95% interval] over seeds"
+    t = Table(rows, columns, metrics, tc.row_keys, tc.col_keys, cells, title, refs, [],
+              warnings)
+    t.legend = (_legend(t, interval, alpha, level, looks, correction) + legend
+                + pub.legend(refs, _compared(cells)) + _verdict_legend(cells, level))
+    return t
 
 
-def _mark_best(cells, row_keys, col_keys, metrics) -> None:
-    for ck in col_keys:
-        for m in metrics:
-            direction = metric_direction(m)
-            col = [cells[(rk, ck, m)] for rk in row_keys
-                   if (rk, ck, m) in cells and cells[(rk, ck, m)].complete]
-            if not direction or len(col) < 2 or len({c.mean for c in col}) < 2:
-                continue
-            best = (max if direction == "max" else min)(c.mean for c in col)
-            for c in col:
-                c.best = math.isclose(c.mean, best, rel_tol=1e-9, abs_tol=1e-12)
-
-
-def _place_published(cells, refs, rows, columns, row_keys, col_keys) -> list[str]:
-    points = [(rk, ck) for rk in row_keys for ck in col_keys]
-    placed, _, hidden = pub.place(refs, rows, columns,
-                                  [(dict(zip(rows, rk)), dict(zip(columns, ck)))
-                                   for rk, ck in points])
-    metrics = {m for (_, _, m) in cells}
-    for (i, m), values in placed.items():
-        rk, ck = points[i]
-        if m not in metrics:
-            hidden += len(values)
-            continue
-        c = cells.setdefault((rk, ck, m), Cell())
-        c.published = [(b, p, p.agrees(c.mean, c.std, c.complete)) for b, p in values]
-    if hidden:
-        return [f"{hidden} published values are not shown: their cell or metric is not in "
-                "this table"]
-    return []
+def _run_interval(runs: pd.DataFrame | None, m: str) -> tuple[float, float] | None:
+    """A metric's own per-run interval (e.g. the classifier JSD's bootstrap), averaged over
+    the cell's done runs: kept for the CSV under its own name, never shown as the cell's."""
+    lo, hi = f"metric:{m}_ci_low", f"metric:{m}_ci_high"
+    if runs is None or lo not in runs.columns or hi not in runs.columns:
+        return None
+    ci = runs[runs["status"] == "done"][[lo, hi]].to_numpy(dtype=float)
+    ci = ci[np.isfinite(ci).all(axis=1)]
+    return (float(ci[:, 0].mean()), float(ci[:, 1].mean())) if len(ci) else None
 
 
 def _compared(cells) -> dict[int, set[str]]:
@@ -256,20 +255,45 @@ def _compared(cells) -> dict[int, set[str]]:
     return out
 
 
-def _legend(cells, metrics) -> list[str]:
+def _legend(t: Table, interval: str, alpha: float, level: float, looks: int,
+            correction: str) -> list[str]:
+    cells = t.cells
     ns = sorted({c.N for c in cells.values() if c.N})
-    n_text = "" if not ns else (f" (N = {ns[0]} per cell)" if len(ns) == 1
-                                else f" (N = {ns[0]}-{ns[-1]} per cell)")
-    lines = [f"mean ± std over the seeds of each cell{n_text}"]
-    if any(c.ci for c in cells.values()):
-        lines.append("[lo, hi]: the metric's own 95% interval, averaged over seeds")
+    n_text = "" if not ns else (f"N = {ns[0]} per cell" if len(ns) == 1
+                                else f"N = {ns[0]}-{ns[-1]} per cell")
+    lines = [f"mean [95% interval of the mean over seeds, {INTERVAL_NAMES[interval]}] (n/N: "
+             f"seeds with a value / seeds run; {n_text}); the seed std is in the CSV"]
     if any(not c.complete for c in cells.values() if c.N):
-        lines.append("(n/N: ...): only n of the N seeds have a value; div = diverged, "
-                     "fail = failed, missing = not finished, no value = the metric failed")
-    lines.append(f"{BEST}: best in its column by the metric's direction, among complete "
-                 "cells only")
-    lines += [f"{m}: {entry_about(m)}" for m in metrics if entry_about(m)]
+        lines.append("(n/N: ...): div = diverged, fail = failed, missing = not finished, "
+                     "no value = the metric failed")
+    if any(c.ranked for c in cells.values()):
+        lines.append(f"{BEST}: the column's top group: its best cell and every cell not "
+                     f"significantly worse (one-sided Welch test against the best, "
+                     f"{CORRECTION_NAMES.get(correction, correction)} over the column, "
+                     f"alpha = {level:g})"
+                     + ("; ? = not tested (fewer than 2 values, or seeds missing)"
+                        if any(c.ranked and c.top is None and c.n for c in cells.values())
+                        else ""))
+    if looks > 1:
+        lines.append(f"adaptive seeds: alpha = {alpha:g} split over {looks} planned looks "
+                     f"(Bonferroni), so that stopping when decided keeps each claim's error "
+                     f"at {alpha:g}")
+    if any(c.run_ci for c in cells.values()):
+        lines.append("the metrics' own per-run intervals (e.g. the classifier JSD's bootstrap) "
+                     "are in the CSV as run_ci_lo / run_ci_hi")
+    lines += [f"{m}: {entry_about(m)}" for m in t.metrics if entry_about(m)]
     return lines
+
+
+def _verdict_legend(cells, level: float) -> list[str]:
+    if not any(c.published for c in cells.values()):
+        return []
+    return [f"published verdicts at alpha = {level:g}: agrees = equivalent within the "
+            "block's margin (two one-sided Welch tests); differs = Welch's test rejects "
+            "equality; inconclusive = neither, with the seeds that would decide it at 80% "
+            "power (not resolvable: no seed count would); a bound (< x, > x): a one-sided "
+            "test that our mean is below / above it; a metric without a margin can only "
+            "differ; incomplete cells are untested"]
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -279,10 +303,11 @@ def render(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: list[
            fmt: str = "text", digits: int = 3, title: str | None = None,
            expected: list[dict[str, Any]] | None = None,
            references: list[dict[str, Any]] | None = None,
-           warn: Callable[[str], None] | None = util.warn) -> str:
+           warn: Callable[[str], None] | None = util.warn, **tests: Any) -> str:
+    """``tests``: build_table's alpha, correction, interval and looks."""
     if fmt not in FORMATS:
         raise ValueError(unknown_message("format", fmt, list(FORMATS)))
-    t = build_table(df, rows, columns, metrics, expected, references, title)
+    t = build_table(df, rows, columns, metrics, expected, references, title, **tests)
     for w in t.warnings:
         if warn is not None:
             warn(w)
@@ -343,7 +368,7 @@ _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"
           "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
           "^": r"\textasciicircum{}", "±": r"$\pm$", "—": "---", "–": "--",
           "<": r"$<$", ">": r"$>$", "≤": r"$\leq$", "≥": r"$\geq$", "−": r"$-$",
-          pub.AGREE: r"\checkmark{}", pub.DISAGREE: r"$\times$", "|": r"\textbar{}"}
+          "|": r"\textbar{}"}
 
 
 def latex_escape(s: str) -> str:
@@ -355,9 +380,7 @@ def render_latex(t: Table, digits: int = 3) -> str:
     many = len(t.references) > 1
     cols = t.data_columns()
     r0 = len(t.rows)
-    uses_marks = any(c.published for c in t.cells.values())
-    needs = "\\usepackage{booktabs}" + (" and \\usepackage{amssymb} (for \\checkmark)"
-                                       if uses_marks else "")
+    needs = "\\usepackage{booktabs}"
     out = [f"% ganbench table: needs {needs}",
            "\\begin{table}", "\\centering", f"\\caption{{{latex_escape(t.title)}}}",
            "\\begin{tabular}{" + "l" * r0 + "r" * len(cols) + "}", "\\toprule"]
@@ -394,45 +417,61 @@ def render_latex(t: Table, digits: int = 3) -> str:
     return "\n".join(out) + "\n"
 
 
+CSV_COLUMNS = ["metric", "n", "N", "mean", "std", "ci_lo", "ci_hi", "top_group", "top_p",
+               "diverged", "failed", "missing", "no_value", "run_ci_lo", "run_ci_hi"]
+CSV_PUBLISHED = ["reference", "published_mean", "published_spread", "published_spread_kind",
+                 "published_below", "published_above", "margin", "verdict", "p_value", "diff",
+                 "diff_lo", "diff_hi", "seeds_needed"]
+
+
 def render_csv(t: Table, digits: int = 3) -> str:
     """Long and numeric: one line per (row, column, metric[, published value]); the title
-    and legend as leading '#' lines (pandas.read_csv(path, comment='#'))."""
+    and legend as leading '#' lines (pandas.read_csv(path, comment='#')). ``ci_lo`` /
+    ``ci_hi``: the interval of the mean; ``top_group``: 1 / 0, empty where untested;
+    ``run_ci_lo`` / ``run_ci_hi``: the metric's own per-run interval, averaged."""
     has_pub = bool(t.references)
     records = []
+
+    def num(x):
+        return None if x is None or not math.isfinite(x) else x
+
     for rk in t.row_keys:
         for ck in t.col_keys:
             for m in t.metrics:
                 c = t.cells.get((rk, ck, m))
                 if c is None or not c.N:
                     continue
-                rec: dict[str, Any] = {**dict(zip(t.rows, rk)), **dict(zip(t.columns, ck)),
-                                       "metric": m, "mean": c.mean if c.n else None,
-                                       "std": c.std if c.n > 1 else None, "n": c.n, "N": c.N,
-                                       "diverged": c.diverged, "failed": c.failed,
-                                       "missing": c.missing, "no_value": c.no_value,
-                                       "ci_low": c.ci[0] if c.ci else None,
-                                       "ci_high": c.ci[1] if c.ci else None,
-                                       "best": int(c.best)}
+                rec: dict[str, Any] = {
+                    **dict(zip(t.rows, rk)), **dict(zip(t.columns, ck)), "metric": m,
+                    "n": c.n, "N": c.N, "mean": c.mean if c.n else None,
+                    "std": c.std if c.n > 1 else None,
+                    "ci_lo": c.ci[0] if c.ci else None, "ci_hi": c.ci[1] if c.ci else None,
+                    "top_group": None if c.top is None else int(c.top), "top_p": c.top_p,
+                    "diverged": c.diverged, "failed": c.failed, "missing": c.missing,
+                    "no_value": c.no_value,
+                    "run_ci_lo": c.run_ci[0] if c.run_ci else None,
+                    "run_ci_hi": c.run_ci[1] if c.run_ci else None}
                 if not has_pub:
                     records.append(rec)
                     continue
-                for b, p, ok in c.published or [(None, None, None)]:
-                    records.append({**rec, "reference": None if b is None else b + 1,
-                                    "published_mean": p and p.mean, "published_pm": p and p.pm,
-                                    "published_below": p and p.below,
-                                    "published_above": p and p.above,
-                                    "agree": None if ok is None else int(ok)})
-    cols = [*t.rows, *t.columns, "metric", "mean", "std", "n", "N", "diverged", "failed",
-            "missing", "no_value", "ci_low", "ci_high", "best"]
-    if has_pub:
-        cols += ["reference", "published_mean", "published_pm", "published_below",
-                 "published_above", "agree"]
+                for b, p, v in c.published or [(None, None, None)]:
+                    block = t.references[b] if b is not None else {}
+                    records.append({
+                        **rec, "reference": None if b is None else b + 1,
+                        "published_mean": p and p.mean, "published_spread": p and p.pm,
+                        "published_spread_kind": block.get("spread"),
+                        "published_below": p and p.below, "published_above": p and p.above,
+                        "margin": (block.get("margins") or {}).get(m) if p else None,
+                        "verdict": v and v.verdict, "p_value": v and num(v.p_value),
+                        "diff": v and num(v.diff), "diff_lo": v and num(v.ci[0]),
+                        "diff_hi": v and num(v.ci[1]), "seeds_needed": v and v.seeds_needed})
+    cols = [*t.rows, *t.columns, *CSV_COLUMNS] + (CSV_PUBLISHED if has_pub else [])
     frame = pd.DataFrame.from_records(records, columns=cols)
-    for c in ("reference", "agree"):
+    for c in ("reference", "top_group", "seeds_needed"):
         if c in frame:
             frame[c] = frame[c].astype("Int64")
     buf = io.StringIO()
-    buf.write("".join(f"# {line}\n" for line in [t.title, *_legend_lines(t, "best = 1")]))
+    buf.write("".join(f"# {line}\n" for line in [t.title, *_legend_lines(t, "top_group = 1")]))
     frame.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
 
@@ -440,12 +479,21 @@ def render_csv(t: Table, digits: int = 3) -> str:
 # --- from a results folder -------------------------------------------------------------------
 
 
-def recorded_context(results_dir, record: dict[str, Any]) -> dict[str, Any]:
-    """render()'s title, expected runs and published tables from a suite's record
-    (``results.read_suite_record``); what the record lacks is left out."""
+def recorded_context(results_dir, record: dict[str, Any],
+                     alpha: float | None = None) -> dict[str, Any]:
+    """render()'s title, expected runs, published tables and tests from a suite's record
+    (``results.read_suite_record``); what the record lacks is left out. ``alpha``: the
+    command line's, in place of the suite's ``table.alpha``."""
     from pathlib import Path
 
-    out: dict[str, Any] = {"title": (record.get("table") or {}).get("title")}
+    table = record.get("table") or {}
+    out: dict[str, Any] = {"title": table.get("title")}
+    nominal = stats.check_alpha(alpha if alpha is not None else table.get("alpha", 0.05),
+                                "--alpha" if alpha is not None else "table.alpha")
+    out["alpha"] = nominal
+    _, out["looks"] = cl.table_alpha(record.get("spec"), nominal)
+    out["correction"] = table.get("correction", "holm")
+    out["interval"] = table.get("interval", "t")
     spec = record.get("spec") or {}
     blocks = ([spec["reference"]] if spec.get("reference") else []) + \
         list(spec.get("references") or [])

@@ -12,8 +12,10 @@ from ganbench.suite import Suite
 from ganbench.util import textfmt
 
 
-def dry_run_listing(s: Suite, root: Path, p: Any) -> str:
-    """The runs of ``s`` with what the plan ``p`` (``execute.plan``) will do with each."""
+def dry_run_listing(s: Suite, root: Path, p: Any, pool: Any = None) -> str:
+    """The runs of ``s`` with what the plan ``p`` (``execute.plan``) will do with each;
+    with adaptive seeds, ``pool`` (the plan of every run it may grow to) gives the cost
+    range."""
     finished = {r.run_id for r in p.skipped}
     axes = list(s.runs[0].labels)
     head = ["run_id", *axes, "status"]
@@ -24,6 +26,12 @@ def dry_run_listing(s: Suite, root: Path, p: Any) -> str:
     lines = [textfmt.render(head, body)]
     lines.append(f"{len(s.runs)} runs ({len(finished)} finished) in {len(p.todo)} groups; "
                  f"results under {root / s.name}")
+    if pool is not None and s.spec.seeds is not None:
+        c = s.spec.seeds
+        done = len(pool.skipped)
+        lines.append(f"adaptive seeds: {c.min} to {c.max} per cell (rounds of {c.step} where "
+                     f"a claim is undecided): at least {len(s.runs)} runs, at most "
+                     f"{len(s.pool)} ({done} of them finished already)")
     overrides = getattr(s, "overrides", ())
     if overrides:  # the ids above are those of the overridden runs
         lines.append("with " + " ".join(f"--set {o}" for o in overrides))
@@ -37,7 +45,8 @@ def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
 
 
 def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = None,
-                columns: list[str] | None = None, metrics: list[str] | None = None) -> str:
+                columns: list[str] | None = None, metrics: list[str] | None = None,
+                alpha: float | None = None) -> str:
     from ganbench.report.tables import recorded_context, render
 
     warn_not_counted(results_dir)  # runs whose files do not verify: said, never dropped silently
@@ -51,7 +60,8 @@ def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = N
     rows = [a for a in rows if a in df.columns] or rows
     columns = [a for a in columns if a in df.columns]
     # the suite's runs (finished or not) and its published tables, from its record
-    return render(df, rows, columns, metrics, fmt=fmt, **recorded_context(results_dir, record))
+    return render(df, rows, columns, metrics, fmt=fmt,
+                  **recorded_context(results_dir, record, alpha))
 
 
 def _default_metrics(df) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -125,3 +126,91 @@ def undecided(cells: Mapping[Key, CellSample], claims: Claims) -> dict[tuple, li
                 out.setdefault((rk, ck), []).append(
                     f"{m} vs published [{pc.block + 1}]: inconclusive (~{v.seeds_needed} seeds)")
     return out
+
+
+# --- from results on disk ----------------------------------------------------------------------
+
+
+@dataclass
+class TableCells:
+    """A table's cells as the aggregation over seeds gives them."""
+
+    row_keys: list[tuple]
+    col_keys: list[tuple]
+    cells: dict[Key, CellSample]
+    counts: dict[Key, Any]            # aggregate.CellCounts per cell
+    aggregates: dict[Key, Any]        # aggregate.Aggregate per cell
+    points: list[dict[str, str]]      # each expected run's labels over rows + columns
+
+
+def table_cells(df, rows: list[str], columns: list[str], metrics: list[str],
+                expected: list[dict[str, Any]] | None) -> TableCells:
+    """Cells (row key, column key, metric) of ``df`` (``load_results``, label columns as
+    text). ``expected``: the suite's runs ({run_id, labels}) so that N counts unfinished
+    ones; without it N counts the runs found."""
+    from ganbench.results.aggregate import cell, cell_runs
+
+    axes = [*rows, *columns]
+    if expected is not None:
+        points = [{a: str((e.get("labels") or {}).get(a, "")) for a in axes} for e in expected]
+    else:
+        points = df[axes].astype(str).to_dict("records")
+    row_keys = list(dict.fromkeys(tuple(p[a] for a in rows) for p in points))
+    col_keys = list(dict.fromkeys(tuple(p[a] for a in columns) for p in points))
+    n_expected: dict[tuple, int] = {}
+    for p in points:
+        key = (tuple(p[a] for a in rows), tuple(p[a] for a in columns))
+        n_expected[key] = n_expected.get(key, 0) + 1
+    by_cell = cell_runs(df, rows, columns)
+    empty = df.iloc[0:0]
+    cells, counts, aggs = {}, {}, {}
+    for rk in row_keys:
+        for ck in col_keys:
+            N = n_expected.get((rk, ck), 0)
+            if not N:
+                continue
+            runs = by_cell.get((rk, ck), empty)
+            for m in metrics:
+                agg, cnt = cell(runs, N, f"metric:{m}")
+                k = (rk, ck, m)
+                aggs[k], counts[k] = agg, cnt
+                cells[k] = CellSample(np.asarray(agg.values, dtype=float), N, cnt.diverged,
+                                      cnt.failed)
+    return TableCells(row_keys, col_keys, cells, counts, aggs, points)
+
+
+def published_checks(refs: list[dict[str, Any]], rows: list[str], columns: list[str],
+                     tc: TableCells) -> tuple[dict[Key, list[PublishedCheck]], int]:
+    """The published values of ``refs`` (``reference.normalise`` form) on the table's
+    cells, with each block's spread, runs and margins; and how many are not shown (their
+    cell or metric is not in this table)."""
+    from ganbench.suite.reference import place
+
+    keys = [(rk, ck) for rk in tc.row_keys for ck in tc.col_keys]
+    placed, _, hidden = place(refs, rows, columns,
+                              [(dict(zip(rows, rk)), dict(zip(columns, ck))) for rk, ck in keys])
+    metrics = {m for (_, _, m) in tc.cells}
+    out: dict[Key, list[PublishedCheck]] = {}
+    for (i, m), values in placed.items():
+        if m not in metrics:
+            hidden += len(values)
+            continue
+        rk, ck = keys[i]
+        for b, p in values:
+            block = refs[b]
+            value = stats.published_value(p.mean, p.pm, block["spread"], block.get("runs"),
+                                          p.below, p.above)
+            out.setdefault((rk, ck, m), []).append(
+                PublishedCheck(b, value, (block.get("margins") or {}).get(m), p))
+    return out, hidden
+
+
+def table_alpha(spec: dict[str, Any] | None, alpha: float) -> tuple[float, int]:
+    """The level each test runs at for a suite (its recorded spec), and the looks it is
+    split over: adaptive seeds split ``alpha`` over their planned looks."""
+    seeds = (spec or {}).get("seeds")
+    if not isinstance(seeds, dict):
+        return stats.check_alpha(alpha), 1
+    looks = planned_looks(int(seeds.get("min", 3)), int(seeds.get("max", 10)),
+                          int(seeds.get("step", 2)))
+    return look_alpha(alpha, looks), looks

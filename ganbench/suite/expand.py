@@ -92,6 +92,29 @@ def expand(spec: SuiteFile, name: str, source: str) -> list[RunSpec]:
     return runs
 
 
+def expand_adaptive(spec: SuiteFile, name: str, source: str
+                    ) -> tuple[list[RunSpec], list[RunSpec]]:
+    """A suite with adaptive seeds (``seeds:``): (the runs of its first look, seeds
+    0 .. min-1; every run it may grow to, seeds 0 .. max-1). Each run is the run that a
+    ``grid.seed`` axis with the same seed expands to, so run ids are the same."""
+    s = spec.seeds
+    problems: list[tuple[str, str]] = []
+    if s.max < s.min:
+        problems.append(("seeds.max", f"expected at least seeds.min ({s.min}), got {s.max}"))
+    why = "adaptive seeds (seeds:) number the seeds themselves: 0, 1, 2, ...; remove it"
+    if "seed" in spec.grid:
+        problems.append(("grid.seed", why + " or seeds:"))
+    if "seed" in spec.base:
+        problems.append(("base.seed", why))
+    problems += [(f"cases[{ci}].seed", why) for ci, case in enumerate(spec.cases)
+                 if "seed" in case]
+    if problems:
+        raise SuiteError(source, problems)
+    pool = expand(spec.model_copy(update={"grid": {**spec.grid, "seed": list(range(s.max))}}),
+                  name, source)
+    return [r for r in pool if r.seed < s.min], pool
+
+
 def _open_axes(axes: list[str], case: dict[str, Any]) -> list[str]:
     """The grid axes a case leaves open (it is crossed with them)."""
     return [a for a in axes if a not in case and a.split(".")[0] not in case]

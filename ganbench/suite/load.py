@@ -11,16 +11,19 @@ from pydantic import ValidationError
 
 from ganbench.registry import PluginImportError, add_plugins_to_env, import_plugin
 from ganbench.suite.errors import SourcedSuiteError, SuiteError
-from ganbench.suite.expand import expand
+from ganbench.suite.expand import expand, expand_adaptive
 from ganbench.suite.overrides import apply_overrides
 from ganbench.suite.run import Suite
 from ganbench.suite.schema import SuiteFile, pydantic_problems
 from ganbench.util import strict_yaml
 
 
-def load_suite(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Suite:
+def load_suite(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
+               until_resolved: bool = False, max_seeds: int | None = None) -> Suite:
     """A suite file, validated; ``overrides`` are ``--set KEY=VALUE`` options applied to
-    it first (``apply_overrides``), and the problems they cause name them as their source."""
+    it first (``apply_overrides``), and the problems they cause name them as their source.
+    ``until_resolved`` turns a ``grid.seed`` axis of 0..k-1 into adaptive seeds from k up
+    to ``max_seeds`` (default 10); ``max_seeds`` alone sets an adaptive suite's maximum."""
     path = Path(path)
     source = str(path)
     if not path.is_file():
@@ -32,6 +35,8 @@ def load_suite(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
         raise SuiteError(source, [("", f"cannot read it ({exc.strerror or exc})")]) from None
     except strict_yaml.YAMLProblem as exc:
         raise SuiteError(source, [(exc.path, exc.message)]) from None
+    if (until_resolved or max_seeds is not None) and isinstance(raw, dict):
+        raw = adaptive_seeds(raw, source, until_resolved, max_seeds)
     if not overrides or not isinstance(raw, dict):
         return parse_suite(raw, source, default_name=path.stem, folder=path.parent)
     raw, targets, problems = apply_overrides(raw, overrides)
@@ -45,6 +50,36 @@ def load_suite(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) ->
         raise SourcedSuiteError([s for s, _, _ in problems], [(p, m) for _, p, m in problems])
     suite.overrides = tuple(overrides)
     return suite
+
+
+def adaptive_seeds(raw: dict[str, Any], source: str, until_resolved: bool,
+                   max_seeds: int | None) -> dict[str, Any]:
+    """The raw suite with adaptive seeds (``--until-resolved``, ``--max-seeds``)."""
+    raw = dict(raw)
+    if max_seeds is not None and (isinstance(max_seeds, bool) or not isinstance(max_seeds, int)
+                                  or not 2 <= max_seeds <= 100):
+        raise SuiteError(source, [("--max-seeds", f"expected an integer from 2 to 100, got "
+                                                  f"{max_seeds!r}")])
+    seeds = raw.get("seeds")
+    if isinstance(seeds, dict):
+        if max_seeds is not None:
+            raw["seeds"] = {**seeds, "max": max_seeds}
+        return raw
+    if seeds is not None:
+        return raw  # not a mapping: the schema says what is wrong
+    grid = raw.get("grid")
+    axis = grid.get("seed") if isinstance(grid, dict) else None
+    if axis is None:
+        raise SuiteError(source, [("grid.seed", "--until-resolved / --max-seeds need a "
+                                                "grid.seed axis or a seeds: section")])
+    if (not isinstance(axis, list) or len(axis) < 2
+            or axis != list(range(len(axis)))):
+        raise SuiteError(source, [("grid.seed", f"--until-resolved continues seeds 0, 1, "
+                                                f"2, ...: expected [0, 1, ..., k-1] with k "
+                                                f">= 2, got {strict_yaml.show(axis)}")])
+    raw["grid"] = {k: v for k, v in grid.items() if k != "seed"}
+    raw["seeds"] = {"min": len(axis), "max": max(max_seeds or 10, len(axis))}
+    return raw
 
 
 def _related(a: str, b: str) -> bool:
@@ -90,4 +125,7 @@ def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
         raise SuiteError(source, [("name", f"{shown(name)} {why}")] if spec.name else [
             ("", f"the file's name gives the suite name {shown(name)}, which {why}; "
                  "set name: in the file")])
+    if spec.seeds is not None:
+        runs, pool = expand_adaptive(spec, name, source)
+        return Suite(name, source, spec, runs, pool=pool)
     return Suite(name, source, spec, expand(spec, name, source))

@@ -8,6 +8,7 @@ A suite that reproduces a paper's table carries that table's values::
       where: "p. 7"                    # optional: page / figure
       spread: sem                      # what ± means: std | sem | ci95 | none (required)
       runs: 10                         # runs behind each value (optional)
+      margins: {modes: 1.0}            # equivalence margin per metric (optional)
       note: "how our settings differ"  # optional, shown in the legend
       cells:
         - row: {objective: nonsaturating}      # labels of (some of) the table's row axes
@@ -20,10 +21,10 @@ A suite that reproduces a paper's table carries that table's values::
 
 ``references:`` is a list of such blocks (several tables reproduced by one suite).
 
-Agreement: ours agrees with a published mean when |our mean - published mean| <= published
-± + our seed std (the published interval widened by our own seed spread); with a bound,
-when our mean is below (above) it. A cell with missing, failed or diverged seeds gets no
-mark: an incomplete mean is not evidence either way.
+Each published value gets a verdict that a test decides (``results.claims`` with
+``ganbench.stats``): agrees (equivalence within the block's ``margins:`` for that metric),
+differs, or inconclusive; a bound is tested one-sided. ``margins: {modes: 1.0}`` sits beside
+``spread:`` and ``runs:``; a metric without a margin can differ but never agree.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ SPREADS = {
     "none": "not published",
 }
 VALUE_FORMS = ("a number, [mean, ±], {mean: m, pm: ±}, {below: x} or {above: x}")
-AGREE, DISAGREE = "✓", "✗"
 
 
 
@@ -67,6 +67,9 @@ class RefCell(_Strict):
     values: dict[str, Any] = Field(min_length=1)
 
 
+Margin = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
 class Reference(_Strict):
     """One published table (its values are checked against the suite after expansion)."""
 
@@ -75,6 +78,9 @@ class Reference(_Strict):
     where: str | None = None
     spread: Literal["std", "sem", "ci95", "none"]
     runs: int | None = Field(None, ge=1)
+    # per metric: how far our mean may be from the published one and still agree (an
+    # equivalence margin, in the metric's units); a metric without one can only differ
+    margins: dict[str, Margin] = {}
     note: str | None = None
     cells: list[RefCell] = Field(min_length=1)
 
@@ -95,18 +101,6 @@ class Published:
         if self.above is not None:
             return f"> {f(self.above)}"
         return f(self.mean) + (f" ± {f(self.pm)}" if self.pm is not None else "")
-
-    def agrees(self, mean: float, std: float, complete: bool) -> bool | None:
-        """Whether our value agrees (None: no verdict, our cell is incomplete)."""
-        if not complete or not math.isfinite(mean):
-            return None
-        if self.below is not None:
-            return mean < self.below
-        if self.above is not None:
-            return mean > self.above
-        std = std if math.isfinite(std) else 0.0
-        slack = 1e-9 * max(1.0, abs(self.mean))  # rounding: 6.9 - 6.3 is 0.6000000000000005
-        return abs(mean - self.mean) <= (self.pm or 0.0) + std + slack
 
     def to_dict(self) -> dict[str, float]:
         return {k: v for k, v in (("mean", self.mean), ("pm", self.pm), ("below", self.below),
@@ -191,6 +185,11 @@ def check(refs: list[tuple[str, Reference]], rows: list[str], columns: list[str]
     col_keys = list(dict.fromkeys(tuple(str(lb.get(a, "")) for a in columns) for lb in labels))
     for where, block in refs:
         seen: dict[tuple, int] = {}
+        valued = sorted({m for cell in block.cells for m in cell.values})
+        for m in block.margins:
+            if m not in valued:
+                problems.append((f"{where}.margins.{m}",
+                                 unknown_message("metric with a published value", m, valued)))
         for i, cell in enumerate(block.cells):
             at = f"{where}.cells[{i}]"
             rk, p1 = _match(cell.row, rows, row_keys, "row", f"{at}.row")
@@ -271,7 +270,4 @@ def legend(refs: list[dict[str, Any]], compared: dict[int, set[str]]) -> list[st
         if r.get("note"):
             line += f"; note: {r['note']}"
         lines.append(line)
-    lines.append(f"{AGREE}/{DISAGREE}: ours agrees when |our mean − published mean| ≤ "
-                 "published ± + our seed std (a bound: our mean below/above it); no mark "
-                 "where our cell is incomplete")
     return lines

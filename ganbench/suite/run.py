@@ -133,6 +133,9 @@ class Suite:
     spec: SuiteFile
     runs: list[RunSpec]
     overrides: tuple[str, ...] = ()  # the --set options applied to the file
+    # adaptive seeds: every run the suite may grow to (runs holds the first look's)
+    pool: list[RunSpec] = field(default_factory=list)
+    adaptive: dict[str, Any] | None = None  # the rounds of adaptive seeds, for the record
 
     @property
     def table(self) -> TableCfg:

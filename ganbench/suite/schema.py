@@ -68,6 +68,20 @@ class TableCfg(_Strict):
     columns: list[str] = ["dataset"]
     metrics: list[str] | None = None
     title: str | None = None
+    # the tests behind the table's claims (top groups, verdicts): level, multiplicity
+    # correction over a column, and the interval of the mean shown in each cell
+    alpha: float = Field(0.05, gt=0, lt=1)
+    correction: Literal["holm", "bonferroni", "none"] = "holm"
+    interval: Literal["t", "bootstrap"] = "t"
+
+
+class SeedsCfg(_Strict):
+    """Adaptive seeds: ``min`` seeds everywhere, then ``step`` more per round where a claim
+    of the table is undecided, up to ``max`` (seeds 0, 1, 2, ...)."""
+
+    min: int = Field(3, ge=2, le=100)
+    max: int = Field(10, ge=2, le=100)
+    step: int = Field(2, ge=1, le=100)
 
 
 class SuiteFile(_Strict):
@@ -78,6 +92,7 @@ class SuiteFile(_Strict):
     grid: dict[str, list[Any]] = {}
     cases: list[dict[str, Any]] = []
     table: TableCfg = TableCfg()
+    seeds: SeedsCfg | None = None  # adaptive seeds, in place of a grid.seed axis
     check: dict[str, dict[str, float]] = {}  # metric -> {abs: .., rel: ..} band overrides
     # published values of the table(s) the suite reproduces (ganbench.suite.reference)
     reference: published.Reference | None = None
