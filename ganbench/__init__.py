@@ -5,7 +5,9 @@ For notebooks (loaded on first use, so that ``import ganbench`` stays light):
 * ``ganbench.load_results(path)``: finished runs' final metrics, one row per run and metric
   entry (``ganbench.results.tidy_results``);
 * ``ganbench.load_history(path)``: every evaluation of every run, one row per step and entry;
-* ``ganbench.evaluate(real, fake, dataset=None, metrics=None)``: score two sample sets.
+* ``ganbench.evaluate(real, fake, dataset=None, metrics=None)``: score two sample sets;
+* ``ganbench.compare(path, "objective=mine", "objective=nonsaturating")``: is one row
+  better than another, per column and metric, and how sure (a tidy DataFrame).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from ganbench.util.version import version as _version
 
 __version__ = _version()
 
-__all__ = ["__version__", "evaluate", "load_history", "load_results"]
+__all__ = ["__version__", "compare", "evaluate", "load_history", "load_results"]
 
 
 def load_results(results_dir):
@@ -49,3 +51,15 @@ def evaluate(real, fake, dataset=None, metrics=None, seed: int = 0, device: str 
     names = [metrics] if isinstance(metrics, str) else metrics
     return score(as_samples(real, "real"), as_samples(fake, "fake"), dataset, names, seed=seed,
                  device=device, cache_dir=cache_dir)
+
+
+def compare(results_dir, a, b, metrics=None, columns=None, alpha: float = 0.05,
+            correction: str = "holm"):
+    """Selection ``a`` against ``b`` (``"key=value,..."`` or a dict of row labels) in a
+    suite's results, per column and metric: the difference of the means over seeds with
+    its Welch interval, the p-value corrected over the comparisons, Hedges' g and the
+    finding (``ganbench.report.compare``). Each side must pick one configuration."""
+    from ganbench.report.compare import compare_results
+
+    return compare_results(results_dir, a, b, metrics=metrics, columns=columns, alpha=alpha,
+                           correction=correction)

@@ -104,3 +104,61 @@ def test_false_findings_stay_at_alpha_when_rows_are_equal():
                       direction_of=DIRECTIONS.get)
         hits += (out["finding"] != "no difference shown").any()
     assert hits / reps <= 0.05 + 3 * math.sqrt(0.05 * 0.95 / reps)
+
+
+# --- the command line on a results folder ------------------------------------------------------
+
+
+def _folder(tmp_path):
+    from ganbench.results import RunDir, write_suite_record
+    from ganbench.suite import parse_suite
+
+    raw = {"name": "cmp",
+           "base": {"model": {"name": "mlp", "latent_dim": 4, "width": 16, "depth": 1},
+                    "training": {"iterations": 20, "batch_size": 32},
+                    "evaluation": {"every": 20, "samples": 200, "metrics": ["modes"]}},
+           "grid": {"dataset": ["ring", "grid"], "objective": ["hinge", "nonsaturating"],
+                    "seed": [0, 1, 2]},
+           "table": {"rows": ["objective"], "columns": ["dataset"], "metrics": ["modes"]}}
+    s = parse_suite(raw)
+    write_suite_record(s, tmp_path)
+    for r in s.runs:
+        d = RunDir(tmp_path, r.suite, r.run_id)
+        d.write_spec(r.to_dict())
+        up = 3.0 if r.labels["objective"] == "hinge" else 0.0
+        d.write_summary({"status": "done", "metrics": {"modes": 4.0 + up + 0.1 * r.seed}})
+    return tmp_path / "cmp"
+
+
+def test_cli_compare_and_the_python_function_agree(tmp_path, capsys):
+    import ganbench
+    from ganbench.cli.main import main
+
+    folder = _folder(tmp_path)
+    assert main(["compare", str(folder), "--rows", "objective=hinge",
+                 "objective=nonsaturating"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("A better") == 2 and "holm over the 2 comparisons" in out
+    frame = ganbench.compare(folder, "objective=hinge", "objective=nonsaturating")
+    assert list(frame["dataset"]) == ["ring", "grid"]
+    assert frame["diff"].tolist() == pytest.approx([3.0, 3.0])
+    assert main(["compare", str(folder), "--rows", "objective=hinge", "objective=nonsaturating",
+                 "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("dataset,metric,direction,")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--rows", "objective=minmax", "objective=hinge"], "matches no run"),
+    (["--rows", "objective=hinge", "objective=nonsaturating", "--alpha", "0"], "between 0 and 1"),
+    (["--rows", "objective=hinge", "objective=nonsaturating", "--alpha", "1.5"], "between 0 and 1"),
+    (["--rows", "objective=hinge", "objective=nonsaturating", "--metric", "mdoes"], "did you mean"),
+    (["--rows", "dataset=ring", "objective=hinge", "--columns"], "configurations"),
+])
+def test_cli_compare_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args, words):
+    from ganbench.cli.main import main
+
+    folder = _folder(tmp_path)
+    before = sorted(p.name for p in folder.rglob("*"))
+    assert main(["compare", str(folder), *args]) == 2
+    assert words in capsys.readouterr().err
+    assert sorted(p.name for p in folder.rglob("*")) == before

@@ -187,9 +187,14 @@ def compare_results(results_dir, a: dict[str, str] | str, b: dict[str, str] | st
 
     stats.check_alpha(alpha)
     record = read_suite_record(results_dir)
-    df, _ = recorded_runs(ordered_results(results_dir), record)
+    df, _ = recorded_runs(ordered_results(results_dir), record.get("runs") or None)
+    table = record.get("table") or {}
     if columns is None:
-        columns = [c for c in (record.get("table") or {}).get("columns") or ["dataset"]
-                   if c in df.columns]
+        columns = [c for c in table.get("columns") or ["dataset"] if c in df.columns]
+    if metrics is None and table.get("metrics"):
+        from ganbench.metrics.registry import direction
+
+        metrics = [m for m in table["metrics"] if direction(m)
+                   and f"metric:{m}" in df.columns]
     return compare(df, a, b, metrics=metrics, columns=columns, alpha=alpha,
                    correction=correction)
