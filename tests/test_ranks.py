@@ -58,3 +58,42 @@ def test_cliques_join_rows_within_the_critical_difference(tmp_path):
     ax = cd_diagram(t)
     ax.figure.savefig(tmp_path / "cd.png")
     assert (tmp_path / "cd.png").stat().st_size > 1000
+
+
+def _folder(tmp_path):
+    from ganbench.results import RunDir, write_suite_record
+    from ganbench.suite import parse_suite
+
+    raw = {"name": "rk",
+           "base": {"model": {"name": "mlp", "latent_dim": 4, "width": 16, "depth": 1},
+                    "training": {"iterations": 20, "batch_size": 32},
+                    "evaluation": {"every": 20, "samples": 200,
+                                   "metrics": ["modes", "hq_fraction"]}},
+           "grid": {"dataset": ["ring", "grid"],
+                    "objective": ["hinge", "nonsaturating", "minimax"], "seed": [0, 1]},
+           "table": {"rows": ["objective"], "columns": ["dataset"],
+                     "metrics": ["modes", "hq_fraction"]}}
+    s = parse_suite(raw)
+    write_suite_record(s, tmp_path)
+    level = {"hinge": 2.0, "nonsaturating": 1.0, "minimax": 0.0}
+    for r in s.runs:
+        d = RunDir(tmp_path, r.suite, r.run_id)
+        d.write_spec(r.to_dict())
+        x = level[r.labels["objective"]] + 0.01 * r.seed
+        d.write_summary({"status": "done", "metrics": {"modes": 4 + x, "hq_fraction": 0.2 * x}})
+    return tmp_path / "rk"
+
+
+def test_table_ranks_and_the_report_diagram(tmp_path, capsys):
+    from ganbench.cli.main import main
+    from ganbench.report.page.content import collect
+
+    folder = _folder(tmp_path)
+    assert main(["table", str(folder), "--ranks"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "mean rank over 4 ranked cells (1 = best):"
+    assert [x.split()[0] for x in lines[1:4]] == ["hinge", "nonsaturating", "minimax"]
+    assert "Friedman chi2 = 8" in out and "Nemenyi critical difference" in out
+    keys = [f.key for f in collect(folder).figures]
+    assert "ranks" in keys

@@ -18,6 +18,9 @@ def add_parser(sub) -> None:
     t.add_argument("--alpha", type=float, default=None,
                    help="significance level of the top groups and verdicts (default: the "
                         "suite's table.alpha, else 0.05)")
+    t.add_argument("--ranks", action="store_true",
+                   help="print the rank table instead: each row's mean rank over the table's "
+                        "ranked cells, Friedman's test and Nemenyi's critical difference")
 
 
 
@@ -25,6 +28,11 @@ def add_parser(sub) -> None:
 def cmd_table(a: argparse.Namespace) -> int:
     from ganbench.report import text as report
 
+    if a.ranks:
+        lines = report.suite_ranks(Path(a.results_dir), rows=a.rows, columns=a.columns,
+                                   metrics=a.metrics, alpha=a.alpha).lines()
+        print("\n".join(lines))
+        return 0
     print(report.suite_table(Path(a.results_dir), fmt=a.format, rows=a.rows,
                              columns=a.columns, metrics=a.metrics, alpha=a.alpha), end="")
     return 0

@@ -65,6 +65,9 @@ class RankTable:
                        f"({verdict} at alpha = {self.alpha:g}); Nemenyi critical difference "
                        f"{res.cd:.{digits}f}: rows whose mean ranks differ by less are not "
                        "separated")
+        order_names = [self.rows[i] for i in order]
+        for a, b in self.cliques():
+            out.append(f"  not separated: {', '.join(order_names[a:b + 1])}")
         if self.dropped:
             out.append(f"  left out (incomplete in the ranked cells): {', '.join(self.dropped)}")
         out.append("  cells of one column are not independent (e.g. modes and hq_fraction), "
@@ -126,3 +129,20 @@ def cd_diagram(t: RankTable, ax=None):
         ax.text(1 + cd / 2, 1.2, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=8)
     ax.axis("off")
     return ax
+
+
+def from_table(t, alpha: float = 0.05) -> RankTable:
+    """The rank table of a built table (``report.tables.Table``): its rows over every
+    (column, ranked metric) cell, complete cells only."""
+    from ganbench.metrics.registry import direction
+
+    blocks = [(ck, m) for ck in t.col_keys for m in t.metrics if direction(m) in ("max", "min")]
+    means = np.full((len(t.row_keys), len(blocks)), np.nan)
+    for i, rk in enumerate(t.row_keys):
+        for j, (ck, m) in enumerate(blocks):
+            c = t.cells.get((rk, ck, m))
+            if c is not None and c.complete:
+                means[i, j] = c.mean
+    return rank_table([" / ".join(rk) for rk in t.row_keys],
+                      [" / ".join([*ck, m]) for ck, m in blocks], means,
+                      [direction(m) for _, m in blocks], alpha)

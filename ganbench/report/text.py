@@ -47,21 +47,42 @@ def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
 def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = None,
                 columns: list[str] | None = None, metrics: list[str] | None = None,
                 alpha: float | None = None) -> str:
-    from ganbench.report.tables import recorded_context, render
+    from ganbench.report.tables import render
 
+    return render(*_table_inputs(results_dir, rows, columns, metrics), fmt=fmt,
+                  **_recorded(results_dir, alpha))
+
+
+def suite_ranks(results_dir: Path, rows: list[str] | None = None,
+                columns: list[str] | None = None, metrics: list[str] | None = None,
+                alpha: float | None = None):
+    """The rank table (``report.ranks``) of a suite's table."""
+    from ganbench.report.ranks import from_table
+    from ganbench.report.tables import build_table
+
+    ctx = _recorded(results_dir, alpha)
+    t = build_table(*_table_inputs(results_dir, rows, columns, metrics), **ctx)
+    return from_table(t, ctx["alpha"])
+
+
+def _recorded(results_dir: Path, alpha: float | None) -> dict[str, Any]:
+    from ganbench.report.tables import recorded_context
+
+    # the suite's runs (finished or not), its published tables and tests, from its record
+    return recorded_context(results_dir, read_suite_record(results_dir), alpha)
+
+
+def _table_inputs(results_dir: Path, rows, columns, metrics):
     warn_not_counted(results_dir)  # runs whose files do not verify: said, never dropped silently
     df = ordered_results(results_dir)
-    record = read_suite_record(results_dir)
-    meta = record.get("table", {})
+    meta = read_suite_record(results_dir).get("table", {})
     rows = rows or meta.get("rows") or ["objective", "scheme"]
     columns = columns if columns is not None else (meta.get("columns") or ["dataset"])
     if not metrics:
         metrics = meta.get("metrics") or _default_metrics(df)
     rows = [a for a in rows if a in df.columns] or rows
     columns = [a for a in columns if a in df.columns]
-    # the suite's runs (finished or not) and its published tables, from its record
-    return render(df, rows, columns, metrics, fmt=fmt,
-                  **recorded_context(results_dir, record, alpha))
+    return df, rows, columns, metrics
 
 
 def _default_metrics(df) -> list[str]:

@@ -129,6 +129,19 @@ def _figures(data: SuiteData, say) -> tuple[list[Figure], list[str]]:
              "Mean over seeds (diamond) with one standard deviation (bar), every seed as a "
              "dot.") + " Diverged and failed runs have no value; they are counted at the right.",
             lambda m=m: F.metric_figure(data, [m]))
+    from ganbench.report.ranks import cd_diagram
+    from ganbench.report.text import suite_ranks
+
+    ranks = suite_ranks(data.results_dir)
+    if ranks.ranked:
+        add("ranks", "mean ranks across the table (critical-difference diagram)",
+            "Each row's mean rank over the table's ranked cells (1 = best); rows joined by a "
+            "bar are not separated by Nemenyi's test. " + " ".join(
+                line.strip() for line in ranks.lines()[len(ranks.rows) + 1:]),
+            lambda: cd_diagram(ranks).figure)
+    else:
+        notes.append("No rank diagram: Friedman's test needs at least 3 rows complete in at "
+                     "least 2 ranked cells.")
     hist = data.history
     steps = hist.groupby("run_id")["step"].nunique()
     if len(steps) and steps.max() > 1:
