@@ -1,4 +1,4 @@
-"""What every verb module uses: the verb and parser registries, and UsageError."""
+"""What every verb module uses: the verb registry and UsageError."""
 
 from __future__ import annotations
 

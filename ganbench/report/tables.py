@@ -24,6 +24,7 @@ import pandas as pd
 
 from ganbench import stats, util
 from ganbench.registry import unknown_message
+from ganbench.report.published import legend as published_legend
 from ganbench.results import claims as cl
 from ganbench.results.aggregate import cell_runs
 from ganbench.results.record import recorded_runs
@@ -232,7 +233,7 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
     t = Table(rows, columns, metrics, tc.row_keys, tc.col_keys, cells, title, refs, [],
               warnings)
     t.legend = (_legend(t, interval, alpha, level, looks, correction) + legend
-                + pub.legend(refs, _compared(cells)) + _verdict_legend(cells, level))
+                + published_legend(refs, _compared(cells)) + _verdict_legend(cells, level))
     return t
 
 

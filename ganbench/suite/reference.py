@@ -225,7 +225,7 @@ def normalise(block: Reference) -> dict[str, Any]:
     return d
 
 
-# --- for tables ------------------------------------------------------------------------------
+# --- placing published values on table cells (results.claims) ----------------------------
 
 
 def place(refs: list[dict[str, Any]], row_axes: list[str], col_axes: list[str],
@@ -251,23 +251,3 @@ def place(refs: list[dict[str, Any]], row_axes: list[str], col_axes: list[str],
     for key in out:
         shown += len(out[key])
     return out, shown, hidden
-
-
-def legend(refs: list[dict[str, Any]], compared: dict[int, set[str]]) -> list[str]:
-    """One legend line per published table, and the agreement rule."""
-    if not refs:
-        return []
-    lines = []
-    many = len(refs) > 1
-    for b, r in enumerate(refs):
-        src = ", ".join(x for x in (r["paper"], r["table"], r.get("where")) if x)
-        runs = f" over {r['runs']} runs" if r.get("runs") else ""
-        spread = (f"no ± published{'; means' + runs if runs else ''}" if r["spread"] == "none"
-                  else f"± is {SPREADS[r['spread']]}{runs}")
-        what = ", ".join(sorted(compared.get(b, ()))) or "nothing in this table"
-        line = (f"{'[' + str(b + 1) + '] ' if many else ''}published: {src}; "
-                f"{spread}; compared: {what}")
-        if r.get("note"):
-            line += f"; note: {r['note']}"
-        lines.append(line)
-    return lines
