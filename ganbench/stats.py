@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-CORRECTIONS = ("holm", "bonferroni", "none")
+CORRECTIONS = ("holm", "bonferroni", "bh", "none")  # bh: Benjamini-Hochberg (the FDR)
 INTERVALS = ("t", "bootstrap")
 VERDICTS = ("agrees", "differs", "inconclusive")
 POWER = 0.8          # the chance of a decision that "seeds that would resolve it" asks for
@@ -102,7 +102,7 @@ class Welch:
         return (self.diff - h, self.diff + h)
 
 
-def _welch_df(va: float, vb: float, dfa: float, dfb: float) -> float:
+def welch_df(va: float, vb: float, dfa: float, dfb: float) -> float:
     """Welch-Satterthwaite degrees of freedom of va + vb (variances of means); inf df = known."""
     den = (va * va / dfa if va and math.isfinite(dfa) else 0.0) + \
           (vb * vb / dfb if vb and math.isfinite(dfb) else 0.0)
@@ -116,12 +116,13 @@ def welch(a, b) -> Welch:
         raise ValueError("welch needs at least two values on each side")
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = math.sqrt(va + vb)
-    df = _welch_df(va, vb, len(a) - 1, len(b) - 1) if se > 0 else math.inf
+    df = welch_df(va, vb, len(a) - 1, len(b) - 1) if se > 0 else math.inf
     return Welch(float(a.mean() - b.mean()), se, df)
 
 
 def adjust(p: Sequence[float], correction: str = "holm") -> list[float]:
-    """p-values adjusted for testing them together: Holm's step-down, Bonferroni or none."""
+    """p-values adjusted for testing them together: Holm's step-down and Bonferroni (the
+    family-wise error), Benjamini-Hochberg (scipy's, the false discovery rate) or none."""
     if correction not in CORRECTIONS:
         raise ValueError(f"correction: expected one of {', '.join(CORRECTIONS)}, "
                          f"got {correction!r}")
@@ -131,6 +132,8 @@ def adjust(p: Sequence[float], correction: str = "holm") -> list[float]:
         return [float(x) for x in p]
     if correction == "bonferroni":
         return [float(x) for x in np.minimum(1.0, p * m)]
+    if correction == "bh":
+        return [float(x) for x in stats.false_discovery_control(p, method="bh")]
     order = np.argsort(p, kind="stable")
     stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
     out = np.empty(m)
@@ -256,7 +259,7 @@ def _decide(n: int, mean: float, s: float, pub: PublishedValue, margin: float | 
     """The decision on our moments (n ≥ 2): verdict, diff, 1 - alpha interval, p-value."""
     vo = s * s / n
     se = math.sqrt(vo + pub.se ** 2)
-    df = _welch_df(vo, pub.se ** 2, n - 1, pub.df) if se > 0 else math.inf
+    df = welch_df(vo, pub.se ** 2, n - 1, pub.df) if se > 0 else math.inf
     if pub.below is not None or pub.above is not None:
         bound = pub.below if pub.below is not None else pub.above
         sign = 1.0 if pub.below is not None else -1.0   # > 0: on the claimed side
@@ -319,7 +322,7 @@ def resolve_power(n: int, diff: float, sd: float, pub: PublishedValue,
         s = sd * np.sqrt(stats.chi2.ppf(u, n - 1) / (n - 1))
     vo = s * s / n
     se = np.sqrt(vo + pub.se ** 2)
-    df = np.array([_welch_df(v, pub.se ** 2, n - 1, pub.df) for v in vo])
+    df = np.array([welch_df(v, pub.se ** 2, n - 1, pub.df) for v in vo])
     df = np.minimum(df, 1e7)
     sdm = sd / math.sqrt(n)
 

@@ -38,8 +38,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
 
+from ganbench import stats
 from ganbench.ci.baseline import group_title, measured, tolerance
 from ganbench.metrics.registry import owner
 from ganbench.results.aggregate import aggregate
@@ -88,22 +88,16 @@ def welch(base: np.ndarray, now: np.ndarray, direction: str) -> Welch:
     se = math.sqrt(sb + sa)
     if se == 0.0:  # every seed agrees on both sides: any change is systematic
         return _certain(delta)
-    if df_fix is not None:
-        df = float(df_fix)
-    else:
-        df = (sb + sa) ** 2 / ((sb**2 / (nb - 1) if sb else 0.0) + (sa**2 / (na - 1) if sa else 0.0))
-    t = delta / se
-    # Student's t CDF (scipy.special.stdtr is the ufunc behind stats.t.cdf, without its overhead)
-    return Welch(delta, se, df, float(special.stdtr(df, t)), float(special.stdtr(df, -t)))
+    df = float(df_fix) if df_fix is not None else stats.welch_df(sb, sa, nb - 1, na - 1)
+    w = stats.Welch(delta, se, df)  # the same Welch test as the tables'
+    return Welch(delta, se, df, w.p("less"), w.p("greater"))
 
 
 def adjust(p: list[float], correction: str) -> list[float]:
     """p-values adjusted for testing them all at once."""
     if correction not in CORRECTIONS:
         raise ValueError(f"unknown correction {correction!r}; valid: {', '.join(CORRECTIONS)}")
-    if correction == "none" or not p:
-        return list(p)
-    return [float(x) for x in stats.false_discovery_control(np.asarray(p), method="bh")]
+    return stats.adjust(p, correction)
 
 
 # --- comparison ------------------------------------------------------------------------------
