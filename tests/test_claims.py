@@ -8,7 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from ganbench import stats
 from ganbench.results.claims import (
     CellSample,
     PublishedCheck,
@@ -17,6 +16,7 @@ from ganbench.results.claims import (
     planned_looks,
     undecided,
 )
+from ganbench.util import stats
 
 DIR = {"modes": "max", "jsd": "min", "step": None}.get
 
@@ -68,7 +68,7 @@ def _adaptive_false_exclusion(level: float, reps: int, rng) -> float:
         data = rng.normal(0.0, 1.0, (3, 10))
         n = [3, 3, 3]
         excluded = False
-        for look in range(planned_looks(3, 10, 2)):
+        for _look in range(planned_looks(3, 10, 2)):
             cells = _cells({((f"r{i}",), ("c",), "modes"): data[i, :n[i]] for i in range(3)})
             cl = decide(cells, [(f"r{i}",) for i in range(3)], [("c",)], ["modes"], DIR,
                         alpha=level)

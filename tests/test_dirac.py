@@ -111,7 +111,9 @@ def test_trainer_follows_the_papers_updates(tmp_path, objective, scheme, gamma):
 
 def test_dirac_suite_reproduces_the_papers_findings(tmp_path):
     suite = load_suite(SUITE)
-    assert len(suite.runs) == 3 * 2 * 5 + 2 + 2  # grid + weight clipping + EG/OGD on WGAN
+    # grid + weight clipping + EG/OGD on WGAN, three seeds each
+    assert len(suite.runs) == (3 * 2 * 5 + 2 + 2) * 3
+    suite.runs = [r for r in suite.runs if r.seed == 0]
     by = {(r.labels["objective"], r.labels["scheme"], r.labels["regularizer"].split("(")[0]): r
           for r in suite.runs}
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from ganbench import stats as st
+from ganbench.util import stats as st
 
 ALPHA = 0.05
 

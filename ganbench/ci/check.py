@@ -39,11 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from ganbench import stats
 from ganbench.ci.baseline import group_title, measured, tolerance
 from ganbench.metrics.registry import owner
 from ganbench.results.aggregate import aggregate
-from ganbench.util import textfmt
+from ganbench.util import stats, textfmt
 
 CORRECTIONS = ("bh", "none")
 FAILING = ("REGRESSION", "MISSING", "CONFIG CHANGED")

@@ -13,13 +13,14 @@ import os
 import sys
 
 from ganbench.cli import base as cli
-from ganbench.cli import ci, compare, data, evaluate, plot, report, run, table
+from ganbench.cli import baseline, bench, check, compare, data, evaluate, plot, report, run, table
 from ganbench.cli import list as list_verb
 from ganbench.registry import RegistryError
 from ganbench.util.version import version
 
 # the verb modules, in the order --help lists them (importing one registers its verbs)
-VERB_MODULES = (run, list_verb, table, compare, report, evaluate, ci, data, plot)
+VERB_MODULES = (run, list_verb, table, compare, report, evaluate, baseline, check, bench, data,
+                plot)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench import stats
 from ganbench.registry import unknown_message
+from ganbench.results.aggregate import cell
+from ganbench.util import stats
 
 # load_results columns that are not labels of a run's configuration
 NOT_LABELS = {"suite", "run_id", "seed", "status", "diverged_step", "group"}
@@ -83,12 +84,11 @@ def _pick(df: pd.DataFrame, sel: dict[str, str], columns: list[str], side: str
 
 
 def _values(part: pd.DataFrame | None, metric: str) -> tuple[np.ndarray, int]:
+    """A side's finite values over its done runs (the one aggregation), and its runs."""
     if part is None:
         return np.array([]), 0
-    col = f"metric:{metric}"
-    done = part[part["status"] == "done"]
-    v = done[col].to_numpy(dtype=float) if col in done else np.array([])
-    return v[np.isfinite(v)], len(part)
+    agg, _ = cell(part, len(part), f"metric:{metric}")
+    return np.asarray(agg.values, dtype=float), len(part)
 
 
 def compare(df: pd.DataFrame, a: dict[str, str] | str, b: dict[str, str] | str,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ganbench import stats
+from ganbench.util import stats
 
 
 @dataclass

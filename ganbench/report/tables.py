@@ -22,14 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ganbench import stats, util
+from ganbench import util
 from ganbench.registry import unknown_message
 from ganbench.report.published import legend as published_legend
 from ganbench.results import claims as cl
 from ganbench.results.aggregate import cell_runs
 from ganbench.results.record import recorded_runs
 from ganbench.suite import reference as pub
-from ganbench.util import textfmt
+from ganbench.util import stats, textfmt
 
 FORMATS = ("text", "markdown", "latex", "csv")
 BEST = "{best}"  # in legend lines: how each format marks the top group

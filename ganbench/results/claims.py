@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ganbench import stats
+from ganbench.util import stats
 
 Key = tuple[tuple, tuple, str]   # (row key, column key, metric)
 

@@ -22,7 +22,7 @@ A suite that reproduces a paper's table carries that table's values::
 ``references:`` is a list of such blocks (several tables reproduced by one suite).
 
 Each published value gets a verdict that a test decides (``results.claims`` with
-``ganbench.stats``): agrees (equivalence within the block's ``margins:`` for that metric),
+``ganbench.util.stats``): agrees (equivalence within the block's ``margins:`` for that metric),
 differs, or inconclusive; a bound is tested one-sided. ``margins: {modes: 1.0}`` sits beside
 ``spread:`` and ``runs:``; a metric without a margin can differ but never agree.
 """

@@ -1,39 +1,13 @@
-"""CLI verbs for continuous integration: ``baseline``, ``check`` and ``bench``."""
+"""``ganbench bench``: training throughput, the vectorised ensemble against one run after
+another (or a whole suite's groups)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from ganbench.cli import base as cli
-
-
-@cli.verb("baseline")
-def cmd_baseline(a: argparse.Namespace) -> int:
-    from ganbench.ci import baseline
-
-    base = baseline.record(Path(a.results_dir), Path(a.output))
-    n_metrics = sum(len(g["metrics"]) for g in base["groups"].values())
-    print(f"baseline of suite {base['suite']!r}: {len(base['groups'])} groups, "
-          f"{n_metrics} group metrics -> {a.output}")
-    return 0
-
-
-@cli.verb("check")
-def cmd_check(a: argparse.Namespace) -> int:
-    from ganbench.ci import baseline, check
-
-    base = baseline.load(a.baseline)  # first: a bad baseline is a usage error (exit 2)
-    current = baseline.summarise(Path(a.results_dir))
-    baseline.same_suite(base, current, a.baseline)  # another suite's baseline: exit 2 too
-    result = check.compare(base, current, alpha=a.alpha, correction=a.correction)
-    if a.json:
-        print(json.dumps(result.to_dict(), indent=2, default=str))
-    else:
-        print(check.render(result), end="")
-    return 1 if result.failed else 0
 
 
 @cli.verb("bench")
@@ -80,22 +54,6 @@ PLUGIN_HELP = " (a name or a YAML mapping, e.g. '{name: mlp, width: 128}')"
 
 
 def add_parser(sub) -> None:
-    b = sub.add_parser("baseline", help="record a suite's results as the baseline of the check")
-    b.add_argument("results_dir", help="a suite's results folder, e.g. results/ci")
-    b.add_argument("-o", "--output", required=True,
-                   help="baseline file to write, e.g. results/baselines/ci.json")
-
-    c = sub.add_parser("check", help="compare fresh results with a baseline; exit 1 on a "
-                       "regression")
-    c.add_argument("results_dir", help="the fresh results of the suite, e.g. /tmp/r/ci")
-    c.add_argument("--baseline", required=True, help="baseline file (ganbench baseline)")
-    c.add_argument("--alpha", type=float, default=0.05,
-                   help="significance level after the correction (default 0.05)")
-    c.add_argument("--correction", choices=["bh", "none"], default="bh",
-                   help="multiple-testing correction over all comparisons (default: bh, "
-                   "Benjamini-Hochberg)")
-    c.add_argument("--json", action="store_true", help="print the comparison as JSON")
-
     be = sub.add_parser("bench", help="training throughput, and the vectorised ensemble "
                         "against one run after another")
     be.add_argument("--dataset", default="ring", help="default: ring" + PLUGIN_HELP)
@@ -120,4 +78,3 @@ def add_parser(sub) -> None:
                     help="CPU threads of torch (default: torch's own choice); 1 separates "
                     "what an ensemble saves in overhead from what two threads add")
     be.add_argument("--json", action="store_true")
-

@@ -1,0 +1,38 @@
+"""``ganbench check RESULTS --baseline FILE``: fresh results against a baseline; exit 1 on a
+regression."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ganbench.cli import base as cli
+
+
+@cli.verb("check")
+def cmd_check(a: argparse.Namespace) -> int:
+    from ganbench.ci import baseline, check
+
+    base = baseline.load(a.baseline)  # first: a bad baseline is a usage error (exit 2)
+    current = baseline.summarise(Path(a.results_dir))
+    baseline.same_suite(base, current, a.baseline)  # another suite's baseline: exit 2 too
+    result = check.compare(base, current, alpha=a.alpha, correction=a.correction)
+    if a.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+    else:
+        print(check.render(result), end="")
+    return 1 if result.failed else 0
+
+
+def add_parser(sub) -> None:
+    c = sub.add_parser("check", help="compare fresh results with a baseline; exit 1 on a "
+                       "regression")
+    c.add_argument("results_dir", help="the fresh results of the suite, e.g. /tmp/r/ci")
+    c.add_argument("--baseline", required=True, help="baseline file (ganbench baseline)")
+    c.add_argument("--alpha", type=float, default=0.05,
+                   help="significance level after the correction (default 0.05)")
+    c.add_argument("--correction", choices=["bh", "none"], default="bh",
+                   help="multiple-testing correction over all comparisons (default: bh, "
+                   "Benjamini-Hochberg)")
+    c.add_argument("--json", action="store_true", help="print the comparison as JSON")
