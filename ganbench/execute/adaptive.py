@@ -138,8 +138,6 @@ def undecided_cells(results_dir: Path, suite: Any, runs: list[Any]
     if not metrics:
         metrics = [c[len("metric:"):] for c in df.columns
                    if c.startswith("metric:") and direction(c[len("metric:"):])]
-    for a in [*rows, *columns]:
-        df = df.assign(**{a: df[a].astype(str)}) if a in df else df
     expected = [{"run_id": r.run_id, "labels": r.labels} for r in runs]
     tc = claims.table_cells(df, rows, columns, metrics, expected)
     refs = [normalise(b) for _, b in blocks(suite.spec.reference, suite.spec.references)]

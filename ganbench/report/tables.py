@@ -26,7 +26,6 @@ from ganbench import util
 from ganbench.registry import unknown_message
 from ganbench.report.published import legend as published_legend
 from ganbench.results import claims as cl
-from ganbench.results.aggregate import cell_runs
 from ganbench.results.record import recorded_runs
 from ganbench.suite import reference as pub
 from ganbench.util import stats, textfmt
@@ -190,8 +189,6 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
                               and metric_direction(c))
             warnings.append(f"no run computed {m!r}; its column is empty (metrics with values: "
                             f"{', '.join(computed) or 'none'})")
-    for axis in [*rows, *columns]:
-        df[axis] = df[axis].astype(str)
     if expected is not None:
         df, stale = recorded_runs(df, [e["run_id"] for e in expected])
         if stale:
@@ -201,7 +198,6 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
         legend.append("N counts the runs found on disk (no record of the suite's runs): "
                       "runs not finished are not counted")
     tc = cl.table_cells(df, rows, columns, metrics, expected)
-    by_cell = cell_runs(df, rows, columns)
     cells: dict[tuple[tuple, tuple, str], Cell] = {}
     for k in tc.cells:
         agg, counts = tc.aggregates[k], tc.counts[k]
@@ -210,7 +206,7 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
             c.mean, c.std = agg.mean, agg.std
             if agg.n > 1:
                 c.ci = stats.mean_interval(agg.values, method=interval)
-            c.run_ci = _run_interval(by_cell.get(k[:2]), k[2])
+            c.run_ci = _run_interval(tc.runs.get(k[:2]), k[2])
         cells[k] = c
     refs = list(references or [])
     checks, hidden = cl.published_checks(refs, rows, columns, tc) if refs else ({}, 0)

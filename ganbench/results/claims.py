@@ -141,20 +141,22 @@ class TableCells:
     counts: dict[Key, Any]            # aggregate.CellCounts per cell
     aggregates: dict[Key, Any]        # aggregate.Aggregate per cell
     points: list[dict[str, str]]      # each expected run's labels over rows + columns
+    runs: dict[tuple, Any] = field(default_factory=dict)  # (row key, column key) -> its runs
 
 
 def table_cells(df, rows: list[str], columns: list[str], metrics: list[str],
                 expected: list[dict[str, Any]] | None) -> TableCells:
-    """Cells (row key, column key, metric) of ``df`` (``load_results``, label columns as
-    text). ``expected``: the suite's runs ({run_id, labels}) so that N counts unfinished
+    """Cells (row key, column key, metric) of ``df`` (``load_results``; its label columns
+    are compared as text). ``expected``: the suite's runs ({run_id, labels}) so that N counts unfinished
     ones; without it N counts the runs found."""
     from ganbench.results.aggregate import cell, cell_runs
 
     axes = [*rows, *columns]
+    df = df.astype({a: str for a in axes})  # labels as the suite writes them: "0.001", "none"
     if expected is not None:
         points = [{a: str((e.get("labels") or {}).get(a, "")) for a in axes} for e in expected]
     else:
-        points = df[axes].astype(str).to_dict("records")
+        points = df[axes].to_dict("records")
     row_keys = list(dict.fromkeys(tuple(p[a] for a in rows) for p in points))
     col_keys = list(dict.fromkeys(tuple(p[a] for a in columns) for p in points))
     n_expected: dict[tuple, int] = {}
@@ -176,7 +178,7 @@ def table_cells(df, rows: list[str], columns: list[str], metrics: list[str],
                 aggs[k], counts[k] = agg, cnt
                 cells[k] = CellSample(np.asarray(agg.values, dtype=float), N, cnt.diverged,
                                       cnt.failed)
-    return TableCells(row_keys, col_keys, cells, counts, aggs, points)
+    return TableCells(row_keys, col_keys, cells, counts, aggs, points, by_cell)
 
 
 def published_checks(refs: list[dict[str, Any]], rows: list[str], columns: list[str],

@@ -148,7 +148,6 @@ def adjust(p: Sequence[float], correction: str = "holm") -> list[float]:
 class Membership:
     top: bool | None   # None: not tested (fewer than 2 values, or too few testable cells)
     p: float | None    # corrected p-value of "this cell is worse than the best"
-    worse_than: int | None = None  # the cell it was shown worse than (index)
     best: bool = False  # the best cell of the column
     tie: bool = False   # the same values as the best cell (e.g. two names of one loss)
 
@@ -184,8 +183,7 @@ def top_group(samples: Sequence, direction: str, alpha: float = 0.05,
     same = np.sort(vals[best])
     for i, q in zip(others, adjust(p, correction)):
         tie = len(vals[i]) == len(same) and bool(np.array_equal(np.sort(vals[i]), same))
-        out[i] = Membership(tie or q > alpha, 1.0 if tie else q,
-                            None if tie or q > alpha else best, tie=tie)
+        out[i] = Membership(tie or q > alpha, 1.0 if tie else q, tie=tie)
     return out
 
 
