@@ -112,6 +112,12 @@ def test_results_files_and_summary_contents(tmp_path, tiny_suite_dict):
         assert s["timings"][key] > 0
     assert s["timings"]["evaluations"] == 2 and s["timings"]["peak_memory_kind"] == "cpu_rss"
     assert s["environment"]["torch"] == torch.__version__
+    from importlib import metadata  # the versions beside torch's: ganbench and its metric stack
+
+    import ganbench
+    assert s["environment"]["ganbench"] == ganbench.__version__
+    assert s["environment"]["torch_fidelity"] == metadata.version("torch-fidelity")
+    assert s["environment"]["torchvision"] == metadata.version("torchvision")
     rows = rd.read_metrics()
     assert [row["step"] for row in rows] == [10, 20]
     assert {"d_loss", "g_loss", "modes", "hq_fraction", "wall_s"} <= set(rows[0])

@@ -51,6 +51,21 @@ def peak_memory(device: torch.device) -> tuple[str, int | None]:
 def environment(device: torch.device) -> dict[str, Any]:
     import numpy
 
-    return {"python": sys.version.split()[0], "torch": torch.__version__,
-            "numpy": numpy.__version__, "platform": platform.platform(),
+    from ganbench.util.version import version
+
+    return {"python": sys.version.split()[0], "ganbench": version(),
+            "torch": torch.__version__, "numpy": numpy.__version__,
+            "torch_fidelity": _installed("torch-fidelity"),
+            "torchvision": _installed("torchvision"), "platform": platform.platform(),
             "device": str(device), "device_name": device_name(device)}
+
+
+def _installed(dist: str) -> str | None:
+    """A distribution's installed version (None when absent), read from its metadata
+    without importing it (torchvision's import alone costs seconds)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
