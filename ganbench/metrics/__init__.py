@@ -4,6 +4,12 @@ from ganbench.metrics import conditional, dirac, modes, stacked  # noqa: F401  (
 from ganbench.metrics.base import EvalContext, Metric, MetricError
 from ganbench.metrics.registry import REGISTRY
 
-from . import classifier_jsd, critic_gap, distances, fidelity  # noqa: F401  (registers)
+from . import (  # noqa: F401  (registers)
+    classifier_jsd,
+    critic_gap,
+    density_coverage,
+    distances,
+    fidelity,
+)
 
 __all__ = ["REGISTRY", "EvalContext", "Metric", "MetricError"]
