@@ -7,8 +7,8 @@ For each ensemble size E, in one process and on one device:
 
 each for the same number of timed steps after a warm-up. The figure of merit is the
 aggregate run-steps per second (E x steps / time) and the ratio ensemble / loop. Only
-``game.train_step(scheme)`` is timed (no evaluation, no divergence bookkeeping); CUDA is
-synchronised before the clock is read.
+``Built.step()`` (the game's step in the runs' precision) is timed (no evaluation, no
+divergence bookkeeping); CUDA is synchronised before the clock is read.
 """
 
 from __future__ import annotations
@@ -98,11 +98,11 @@ def _sync(device: torch.device) -> None:
 def time_steps(built, steps: int, warmup: int, device: torch.device) -> float:
     """Seconds for ``steps`` training steps of a built group, after ``warmup`` steps."""
     for _ in range(warmup):
-        built.game.train_step(built.scheme)
+        built.step()
     _sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
-        built.game.train_step(built.scheme)
+        built.step()
     _sync(device)
     return time.perf_counter() - t0
 

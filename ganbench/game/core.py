@@ -189,9 +189,11 @@ class Game:
         return self.sample(z, g_params)
 
     def critic(self, d_params: Params | None = None) -> Callable[[Tensor], Tensor]:
+        """The critic's outputs in fp32 (under a reduced-precision autocast, its products run
+        low and the objectives' losses and penalties are computed from fp32 outputs)."""
         if d_params is None:
-            return self.D
-        return lambda x: functional_call(self.D, d_params, (x,))
+            return lambda x: self.D(x).float()
+        return lambda x: functional_call(self.D, d_params, (x,)).float()
 
     # --- losses (one per member, [E]) ----------------------------------------------
     def _part_critic(self, d_params: Params | None, part: Part) -> Callable[[Tensor], Tensor]:
@@ -202,7 +204,7 @@ class Game:
             return self.critic(d_params)
         params = dict(self.D.named_parameters()) if d_params is None else d_params
         sliced = {k: v.index_select(0, part.idx) for k, v in params.items()}
-        return lambda x: functional_call(self.D, sliced, (x,))
+        return lambda x: functional_call(self.D, sliced, (x,)).float()
 
     def _penalised(self, d_params: Params | None, part: Part) -> Callable[[Tensor], Tensor]:
         """The critic as a regularizer sees it: its part's members' scores only (InfoGAN's

@@ -115,14 +115,24 @@ def canonical(obj: Any) -> str:
 
 # config keys that change how a run is carried out, never its results: left out of run ids
 NOT_IN_RUN_ID = (("training", "checkpoint_every_s"),)
+# keys added after run ids were fixed: left out of the id at the value every earlier run had,
+# so that those ids stay as they were (a run with another value gets a new id)
+ID_DEFAULTS = {("training", "precision"): "fp32"}
+
+
+def _hashed(sec: str, key: str, value: Any) -> bool:
+    if (sec, key) in NOT_IN_RUN_ID:
+        return False
+    return (sec, key) not in ID_DEFAULTS or ID_DEFAULTS[(sec, key)] != value
 
 
 def run_id(config: dict[str, Any]) -> str:
-    if any(isinstance(config.get(sec), dict) and key in config[sec] for sec, key in NOT_IN_RUN_ID):
+    if any(isinstance(config.get(sec), dict) and key in config[sec]
+           for sec, key in (*NOT_IN_RUN_ID, *ID_DEFAULTS)):
         config = {**config}
-        for sec, key in NOT_IN_RUN_ID:
+        for sec in {sec for sec, _ in (*NOT_IN_RUN_ID, *ID_DEFAULTS)}:
             if isinstance(config.get(sec), dict):
-                config[sec] = {k: v for k, v in config[sec].items() if k != key}
+                config[sec] = {k: v for k, v in config[sec].items() if _hashed(sec, k, v)}
     return hashlib.sha256(canonical(config).encode()).hexdigest()[:12]
 
 

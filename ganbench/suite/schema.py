@@ -55,6 +55,9 @@ class TrainingCfg(_Strict):
     # how often (seconds) to checkpoint at evaluations; None: the trainer's default. Not
     # part of run ids (NOT_IN_RUN_ID): it changes no result
     checkpoint_every_s: float | None = Field(None, ge=0, le=86400)
+    # autocast of the players' passes (ganbench.train.precision); master weights, optimiser
+    # state, EMA and evaluation stay fp32. In run ids only when not fp32 (ID_DEFAULTS)
+    precision: Literal["fp32", "bf16", "fp16"] = "fp32"
 
 
 class EvaluationCfg(_Strict):

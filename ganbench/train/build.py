@@ -3,7 +3,7 @@ regularizers and optimisers, and the metrics, all from the runs' resolved config
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -12,6 +12,7 @@ from torch import Tensor
 from ganbench.game import Game, MemberOptimizer, pack_code, partition
 from ganbench.seeding import MemberRandom, generator
 from ganbench.suite import RunSpec, canonical
+from ganbench.train.precision import autocast
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Built:
     dataset: Any
     metrics: dict[str, Any]
     model: Any
+    training: dict[str, Any] = field(default_factory=dict)  # the first run's training section
 
     def eval_latents(self, specs: list[RunSpec], n: int) -> tuple[Tensor, Tensor | None]:
         """Fixed evaluation latents per member (and their balanced codes when packed)."""
@@ -31,6 +33,18 @@ class Built:
             return z, None
         codes = (torch.arange(n) % game.num_codes).expand(len(specs), n)
         return pack_code(z, codes, game.num_codes), codes
+
+    @property
+    def precision(self) -> str:
+        """The group's ``training.precision`` (one per group: it is in the ensemble key)."""
+        return self.training.get("precision", "fp32")
+
+    def step(self) -> dict[str, Tensor]:
+        """One training iteration of every member, in the group's precision (autocast of
+        the players' passes; weights, optimiser state and losses returned in fp32)."""
+        with autocast(self.precision, self.game.alive.device):
+            losses = self.game.train_step(self.scheme)
+        return {k: v.float() for k, v in losses.items()}
 
     def samples(self, fake: Tensor) -> Tensor:
         """Generator outputs -> samples for metrics (labels unpacked away)."""
@@ -70,7 +84,7 @@ def build(specs: list[RunSpec], device: torch.device) -> Built:
                 packing=model.packing, num_codes=model.num_codes)
     game.project_critic("on_critic_init")  # WGAN clips the initial weights too
     metrics = {m.name: m.create("metrics") for m in specs[0].metrics()}
-    return Built(game, scheme, dataset, metrics, model)
+    return Built(game, scheme, dataset, metrics, model, dict(cfg["training"]))
 
 
 def _instances(specs: list[RunSpec], run_key: str, keys: list[str]) -> list[Any]:

@@ -48,7 +48,7 @@ def train(session: Session, report: Callable[[int], None] | None = None,
     ``report(steps_done)`` is called before every step, where the session is whole (the
     previous step and its evaluation are complete): progress displays read it, and it may
     raise to stop there (the caller can then ``checkpoint`` the session)."""
-    game, scheme, ema = session.game, session.built.scheme, session.ema
+    game, ema = session.game, session.ema
     iterations, every = session.training["iterations"], session.evaluation["every"]
     device = session.device
     if checkpoint_every_s is None:
@@ -59,7 +59,7 @@ def train(session: Session, report: Callable[[int], None] | None = None,
     for it in range(session.start, iterations):
         if report is not None:
             report(it)
-        losses = game.train_step(scheme)
+        losses = session.built.step()  # in the runs' precision (train.precision)
         if ema is not None:
             ema.update(game.g_params)
         _track_divergence(session, losses, it + 1)
