@@ -23,6 +23,7 @@ from PIL import Image
 from ganbench.cli import main
 from ganbench.report.data import SuiteData
 from ganbench.results import RunDir, load_results
+from ganbench.suite import run_id
 
 SUITE = {
     "description": "tiny suite for the report tests",
@@ -289,8 +290,9 @@ def test_report_errors(tmp_path, capsys):
     assert main(["report", str(tmp_path / "empty"), "-o", str(tmp_path / "x.html")]) == 2
     assert "no finished runs" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
     for name in ("a", "b"):  # a results root of two suites: which one?
-        d = RunDir(tmp_path / "root", name, "r1")
-        d.write_spec({"suite": name, "run_id": "r1", "labels": {}, "config": {"seed": 0}})
+        rid = run_id({"seed": 0})  # a run folder is named by the hash of its config
+        d = RunDir(tmp_path / "root", name, rid)
+        d.write_spec({"suite": name, "run_id": rid, "labels": {}, "config": {"seed": 0}})
         d.write_summary({"status": "failed", "error": "x"})
     assert main(["report", str(tmp_path / "root"), "-o", str(tmp_path / "x.html")]) == 2
     assert "holds 2 suites" in capsys.readouterr().err and not (tmp_path / "x.html").exists()

@@ -84,8 +84,8 @@ def test_a_copied_run_folder_is_not_counted_twice(trained, capsys):
 def test_a_failed_run_is_retried(trained, capsys):
     s, f, root = trained
     p = summary_of(root, s, 1)
-    p.write_text(json.dumps({"status": "failed", "error": "RuntimeError: out of memory",
-                             "metrics": {}}))
+    RunDir(root, s.name, p.parent.name).write_summary(
+        {"status": "failed", "error": "RuntimeError: out of memory", "metrics": {}})
     capsys.readouterr()
     assert main(["run", str(f), "--results", str(root), "--no-progress"]) == 0
     out, err = capsys.readouterr()

@@ -86,6 +86,24 @@ class ResultEntry:
     unit: str = ""
     #: one line for table legends (e.g. which definition of a mode count)
     about: str = ""
+    #: the values it can take, (low, high), None for no bound at that end; a high end of
+    #: "modes" is the number of modes of the run's dataset. Unset: from the unit (a
+    #: fraction lies in [0, 1], a count of modes in [0, modes]), else unbounded. Results
+    #: outside it do not verify (``results.verify``)
+    bounds: tuple[float | None, float | str | None] | None = None
+    #: whether a value may be infinite (NaN is written as null, "no value")
+    finite: bool = True
+
+    def value_range(self) -> tuple[float | None, float | str | None]:
+        if self.bounds is not None:
+            return self.bounds
+        return UNIT_RANGES.get(self.unit, (None, None))
+
+
+#: the range an entry of a unit has unless it declares its own ``bounds``
+UNIT_RANGES: dict[str, tuple[float | None, float | str | None]] = {
+    "fraction": (0.0, 1.0), "modes": (0.0, "modes"), "samples": (0.0, None),
+    "steps": (0.0, None), "s": (0.0, None)}
 
 
 class Metric:
@@ -145,6 +163,11 @@ def declaration_problems(name: str, cls: type) -> list[str]:
     if len(set(names)) != len(names):
         out.append(f"metric {name!r}: an entry is declared twice ({', '.join(names)})")
     for e in entries:
+        lo, hi = e.value_range() if isinstance(e.bounds, (tuple, type(None))) else (0, 0)
+        if not (isinstance(e.bounds, (tuple, type(None))) and _bound(lo) and
+                (_bound(hi) or hi == "modes")):
+            out.append(f"metric {name!r}: entry {e.name!r} has bounds {e.bounds!r}; expected "
+                       "(low, high) of numbers or None (high may be 'modes')")
         if e.direction not in DIRECTIONS:
             out.append(f"metric {name!r}: entry {e.name!r} has direction {e.direction!r}; "
                        "expected 'max', 'min' or None")
@@ -153,6 +176,10 @@ def declaration_problems(name: str, cls: type) -> list[str]:
         out.append(f"metric {name!r}: unknown needs {sorted(unknown)}; valid: "
                    f"{', '.join(NEEDS)}")
     return out
+
+
+def _bound(x: Any) -> bool:
+    return x is None or (isinstance(x, (int, float)) and not isinstance(x, bool))
 
 
 def needs_modes(dataset: Dataset | None) -> str | None:

@@ -100,7 +100,8 @@ def wasserstein1(x: Tensor, y: Tensor) -> float:
                    "(subsampled) real and generated samples by optimal assignment",
                    reference="Villani 2009, Optimal transport; Arjovsky et al. 2017 (WGAN)")
 class Wasserstein(Metric):
-    entries = (ResultEntry("wasserstein", "min", "", "exact W1 by optimal assignment"),
+    entries = (ResultEntry("wasserstein", "min", "", "exact W1 by optimal assignment",
+                           bounds=(0.0, None)),
                ResultEntry("wasserstein_n", None, "samples", "samples per side"))
     band = (0.02, 0.1)
     default = True

@@ -140,7 +140,8 @@ class HQFraction(_ModeMetric):
                    reference=VEEGAN)
 class ModeKL(_ModeMetric):
     entries = (ResultEntry("mode_kl", "min", "nats",
-                     "KL(histogram of high-quality samples over modes || uniform)"),)
+                     "KL(histogram of high-quality samples over modes || uniform)",
+                     bounds=(0.0, None)),)
     band = (0.05, 0.0)
 
     def __call__(self, fake, ctx):

@@ -92,7 +92,7 @@ class _StackedMetric(Metric):
                    "stacked data set (of 1000), by a digit classifier", reference=REFERENCE)
 class StackedModes(_StackedMetric):
     entries = (ResultEntry("stacked_modes", "max", "modes",
-                     "digit triples with at least one sample (of 1000)"),)
+                     "digit triples with at least one sample (of 1000)", bounds=(0.0, 1000.0)),)
     band = (10.0, 0.0)
 
     def __call__(self, fake, ctx):
@@ -104,7 +104,7 @@ class StackedModes(_StackedMetric):
                    "1000) on a stacked data set", reference=REFERENCE)
 class StackedKL(_StackedMetric):
     entries = (ResultEntry("stacked_kl", "min", "nats",
-                     "KL(histogram of digit triples || uniform over 1000)"),)
+                     "KL(histogram of digit triples || uniform over 1000)", bounds=(0.0, None)),)
     band = (0.05, 0.1)
 
     def __call__(self, fake, ctx):

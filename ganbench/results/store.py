@@ -7,16 +7,17 @@ clean-up of temporaries that killed writes left.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from ganbench.results.verify import STATUSES, inspect_run
+from ganbench.results.verify import STATUSES, inspect_run, spec_digest
 from ganbench.util.atomic import TEMPORARY, atomic_write_bytes, dumps
 from ganbench.util.containment import check_name, refuse_links
+from ganbench.util.strict_json import read as read_json
+from ganbench.util.strict_json import read_lines
 
 
 class RunDir:
@@ -57,7 +58,7 @@ class RunDir:
         p = self.path / "metrics.jsonl"
         if not p.is_file():
             return []
-        return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+        return read_lines(p)
 
     def write_samples(self, **arrays: np.ndarray) -> None:
         buf = io.BytesIO()
@@ -68,13 +69,18 @@ class RunDir:
         self._write(self.checkpoint_path.name, data)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
+        """Write the summary, naming its run and the digest of the spec.yaml written
+        before it (write_spec first): what ties it to this run (``results.verify``)."""
         if summary.get("status") not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
+        spec = self.path / "spec.yaml"
+        stamped = {**summary, "run_id": self.run_id,
+                   "spec_digest": spec_digest(spec.read_bytes()) if spec.is_file() else None}
         # the summary marks a run finished: make it durable
-        self._write(self.summary_path.name, dumps(summary, indent=2).encode(), durable=True)
+        self._write(self.summary_path.name, dumps(stamped, indent=2).encode(), durable=True)
 
     def read_summary(self) -> dict[str, Any]:
-        return json.loads(self.summary_path.read_text())
+        return read_json(self.summary_path)
 
 
 def remove_stale_temporaries(suite_dir: Path | str) -> list[Path]:

@@ -1,19 +1,37 @@
 """Verification: what counts as a finished run. Results are verified, not trusted: a run is
-finished only when its spec.yaml and summary.json parse, have the expected shape, agree with
-each other and with the run's folder (suite folder and run id), and a done run holds every
-metric its spec evaluates; the others are listed with the reason."""
+finished only when
+
+- its spec.yaml parses, and the folder's name is the run id of the spec's config (the hash
+  recomputed, not the id the file states);
+- its summary.json parses within bounds (``util.strict_json``), has the expected shape,
+  names the run id and the digest of the spec.yaml beside it (a summary copied from another
+  run, or a spec edited after the run, does not verify), and a done run holds every metric
+  its spec evaluates;
+- every metric value lies in the range its metric declares (``metrics.base.ResultEntry``);
+- its metrics.jsonl and samples.npz, where present, parse and have the shapes the spec
+  implies (no object arrays).
+
+The others are listed with the file and the reason."""
 
 from __future__ import annotations
 
-import json
+import functools
+import hashlib
+import math
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from ganbench.results.record import ResultsError, read_suite_record
+from ganbench.suite.run import PluginRef, canonical, run_id
 from ganbench.util import warn
+from ganbench.util.strict_json import JSONProblem
+from ganbench.util.strict_json import loads as json_loads
+from ganbench.util.strict_json import read_text as json_text
 
 STATUSES = ("done", "diverged", "failed")
 
@@ -42,15 +60,21 @@ class RunCheck:
 
 def _read_json(p: Path) -> tuple[Any, str]:
     try:
-        text = p.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, f"{p.name} unreadable ({type(exc).__name__})"
+        text = json_text(p)
+    except JSONProblem as exc:
+        return None, f"{p.name} unreadable ({str(exc).removeprefix(str(p) + ': ')})"
     if not text.strip():
         return None, f"{p.name} is empty"
     try:
-        return json.loads(text), ""
-    except ValueError as exc:
-        return None, f"{p.name} is not valid JSON ({exc})"
+        return json_loads(text, p.name), ""
+    except JSONProblem as exc:
+        msg = str(exc).removeprefix(p.name + ": ")
+        return None, f"{p.name} is {msg if msg.startswith('not valid JSON') else 'refused: ' + msg}"
+
+
+def spec_digest(data: bytes) -> str:
+    """The digest a summary names of the spec.yaml beside it (of the file's bytes)."""
+    return hashlib.sha256(data).hexdigest()
 
 
 # libyaml's safe loader where present: the pure-Python one takes ~25 ms per spec.yaml,
@@ -58,11 +82,19 @@ def _read_json(p: Path) -> tuple[Any, str]:
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _read_spec(p: Path) -> tuple[Any, str]:
+MAX_SPEC_BYTES = 1 << 20  # a resolved run config is a few KB
+
+
+def _read_spec(p: Path) -> tuple[Any, bytes, str]:
     try:
-        return yaml.load(p.read_text(), Loader=_SafeLoader), ""
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        return None, f"spec.yaml unreadable ({type(exc).__name__})"
+        if p.stat().st_size > MAX_SPEC_BYTES:
+            return None, b"", f"spec.yaml is larger than {MAX_SPEC_BYTES} bytes"
+        data = p.read_bytes()
+        return yaml.load(data.decode("utf-8"), Loader=_SafeLoader), data, ""
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError, ValueError,
+            TypeError, AttributeError, OverflowError) as exc:
+        # RecursionError: nested too deeply; the others: a tag the constructor refuses
+        return None, b"", f"spec.yaml unreadable ({type(exc).__name__})"
 
 
 def _number(v: Any) -> bool:
@@ -78,6 +110,13 @@ def _spec_problem(spec: Any, folder: Path) -> str:
     if rid != folder.name:
         return (f"spec.yaml is of run {rid}, not of this folder {folder.name} "
                 "(a copied or renamed folder?)")
+    try:
+        actual = run_id(spec["config"])
+    except (TypeError, ValueError, RecursionError):
+        return "spec.yaml's config cannot be hashed"
+    if actual != folder.name:
+        return (f"spec.yaml's config hashes to run id {actual}, not to this folder's "
+                f"{folder.name} (the spec was edited after the run)")
     seed = spec["config"].get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         return "spec.yaml's seed is not an integer"
@@ -87,9 +126,19 @@ def _spec_problem(spec: Any, folder: Path) -> str:
     return ""
 
 
-def _summary_problem(summary: Any, spec: dict[str, Any]) -> str:
+def _summary_problem(summary: Any, spec: dict[str, Any], folder: Path, spec_bytes: bytes
+                     ) -> str:
     if not isinstance(summary, dict):
         return f"summary.json is not a mapping (got {type(summary).__name__})"
+    if "run_id" not in summary or "spec_digest" not in summary:
+        # summaries of earlier versions named neither: they cannot prove their run
+        return ("summary.json names no run id and spec digest (written by an earlier "
+                "version, or not by ganbench)")
+    if summary["run_id"] != folder.name:
+        return (f"summary.json is of run {str(summary['run_id'])[:40]!r}, not of this folder "
+                f"{folder.name} (copied from another run?)")
+    if summary["spec_digest"] != spec_digest(spec_bytes):
+        return "summary.json's spec digest does not match spec.yaml (the spec was changed)"
     status = summary.get("status")
     if status not in STATUSES:
         return f"summary.json has status {str(status)[:40]!r}; expected one of {', '.join(STATUSES)}"
@@ -124,6 +173,136 @@ def _summary_problem(summary: Any, spec: dict[str, Any]) -> str:
     return ""
 
 
+def _value_problem(values: dict[str, Any], config: dict[str, Any], where: str) -> str:
+    """The first metric value outside the range its metric declares (empty: none)."""
+    from ganbench.metrics.registry import find_entry
+
+    try:
+        evaluated = [m["name"] if isinstance(m, dict) else m
+                     for m in config["evaluation"]["metrics"] or []]
+    except (KeyError, TypeError):
+        evaluated = []
+    for key, v in values.items():
+        if v is None or not isinstance(v, (int, float)) or isinstance(v, bool):
+            continue
+        found = find_entry(key, [e for e in evaluated if isinstance(e, str)])
+        entry = found[1] if found else None
+        if not math.isfinite(v) and (entry is None or entry.finite):
+            return f"{where}: {key} is {v}, not a finite number"
+        if entry is None:
+            continue
+        lo, hi = entry.value_range()
+        if hi == "modes":
+            hi = _modes_of(canonical(config.get("dataset")))
+        slack = 1e-9
+        if (lo is not None and v < lo - slack * max(1.0, abs(lo))) or (
+                hi is not None and v > hi + slack * max(1.0, abs(hi))):
+            return (f"{where}: {key} is {v:g}, outside its metric's range "
+                    f"[{'-inf' if lo is None else f'{lo:g}'}, "
+                    f"{'inf' if hi is None else f'{hi:g}'}]")
+    return ""
+
+
+@functools.lru_cache(maxsize=64)
+def _modes_of(dataset_json: str) -> float | None:
+    """The number of modes of a run's dataset (its config, canonical JSON); None when it
+    has none or cannot be built here (a plug-in not imported, data files absent)."""
+    import json
+
+    try:
+        ref = PluginRef.parse(json.loads(dataset_json))
+        ds = ref.create("datasets") if ref is not None else None
+        centres = ds.mode_centres() if ds is not None else None
+    except Exception:  # any plug-in failure: the bound is unknown, not the run invalid
+        return None
+    return None if centres is None else float(len(centres))
+
+
+def _history_problem(folder: Path, spec: dict[str, Any], summary: dict[str, Any]) -> str:
+    """metrics.jsonl, where present: rows of numbers at increasing steps of the run,
+    as many as the summary counts, with values in their metrics' ranges."""
+    p = folder / "metrics.jsonl"
+    if not p.is_file():
+        return ""
+    try:
+        text = json_text(p)
+        rows = [json_loads(line, f"line {i}")
+                for i, line in enumerate(text.splitlines(), 1) if line.strip()]
+    except JSONProblem as exc:
+        return f"metrics.jsonl is refused ({str(exc).removeprefix(str(p) + ': ')[:200]})"
+    config = spec["config"]
+    try:
+        iterations = int(config["training"]["iterations"])
+    except (KeyError, TypeError, ValueError):
+        iterations = None
+    last = -1
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row, dict) or not all(_number(v) for v in row.values()):
+            return f"metrics.jsonl line {i} is not a mapping of names to numbers"
+        step = row.get("step")
+        if not isinstance(step, int) or isinstance(step, bool) or step <= last or (
+                iterations is not None and step > iterations):
+            return f"metrics.jsonl line {i}: step {str(step)[:20]} is not a later step of the run"
+        last = step
+        why = _value_problem({k: v for k, v in row.items() if k not in ("step", "wall_s")},
+                             config, f"metrics.jsonl line {i}")
+        if why:
+            return why
+    counted = (summary.get("timings") or {}).get("evaluations")
+    if summary.get("status") != "failed" and isinstance(counted, int) and counted != len(rows):
+        return f"metrics.jsonl has {len(rows)} evaluations, the summary counts {counted}"
+    return ""
+
+
+# samples.npz is read whole (every CRC checked) up to this size; above it, its arrays'
+# headers only (an image suite's samples are large, and every table verifies every run)
+FULL_READ_BYTES = 16 << 20
+
+
+def _samples_problem(folder: Path, spec: dict[str, Any]) -> str:
+    """samples.npz, where present: a zip of .npy arrays of numbers: ``fake`` [N, D] or
+    [N, C, H, W], and where present ``z`` [N, latent] and ``labels`` [N], with one N, at
+    most the spec's evaluation samples (the trainer writes exactly that many)."""
+    p = folder / "samples.npz"
+    if not p.is_file():
+        return ""
+    try:
+        n = int(spec["config"]["evaluation"]["samples"])
+    except (KeyError, TypeError, ValueError):
+        n = None
+    try:
+        with zipfile.ZipFile(p) as z:
+            names = z.namelist()
+            if "fake.npy" not in names:
+                return "samples.npz lacks its 'fake' array"
+            full = p.stat().st_size <= FULL_READ_BYTES
+            rows = None
+            for name in names:
+                if not name.endswith(".npy") or name.count("/"):
+                    return f"samples.npz holds {name[:40]!r}, not an array"
+                with z.open(name) as f:
+                    version = np.lib.format.read_magic(f)
+                    header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                              else np.lib.format.read_array_header_2_0)
+                    shape, _, dtype = header(f, max_header_size=10_000)
+                    if dtype.hasobject or dtype.kind not in "biuf":
+                        return f"samples.npz's {name[:-4]} is an array of {dtype}, not numbers"
+                    ndim = {"fake.npy": (2, 4), "z.npy": (2, 4), "labels.npy": (1,)}
+                    if len(shape) not in ndim.get(name, (len(shape),)) or not shape \
+                            or not 0 < shape[0] <= (n or shape[0]) \
+                            or shape[0] != (rows := rows or shape[0]):
+                        return (f"samples.npz's {name[:-4]} has shape {shape}; the spec "
+                                f"implies {n} samples ([N, D] or [N, C, H, W] samples, "
+                                "[N, latent] z, [N] labels)")
+                    if full:
+                        while f.read(1 << 20):  # to the end: zipfile checks the CRC there
+                            pass
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError,
+            NotImplementedError, RuntimeError) as exc:
+        return f"samples.npz is not a readable array file ({type(exc).__name__})"
+    return ""
+
+
 def inspect_run(folder: Path | str) -> RunCheck:
     """Verify one run folder (see the module docstring); never raises on bad files."""
     folder = Path(folder)
@@ -132,14 +311,20 @@ def inspect_run(folder: Path | str) -> RunCheck:
     if not spec_p.is_file():
         return RunCheck(folder, "invalid" if has_summary else "unfinished",
                         "spec.yaml is missing" if has_summary else "not started")
-    spec, why = _read_spec(spec_p)
+    spec, spec_bytes, why = _read_spec(spec_p)
     why = why or _spec_problem(spec, folder)
     if why:
         return RunCheck(folder, "invalid", why)
     if not has_summary:
         return RunCheck(folder, "unfinished", "not finished", spec=spec)
     summary, why = _read_json(summary_p)
-    why = why or _summary_problem(summary, spec)
+    why = why or _summary_problem(summary, spec, folder, spec_bytes)
+    if not why and summary["status"] != "failed":
+        why = (_value_problem(summary.get("metrics") or {}, spec["config"], "summary.json")
+               or _value_problem(summary.get("last_metrics") or {}, spec["config"],
+                                 "summary.json (last_metrics)")
+               or _history_problem(folder, spec, summary)
+               or (_samples_problem(folder, spec) if summary["status"] == "done" else ""))
     if why:
         return RunCheck(folder, "invalid", why, spec=spec)
     state = "failed" if summary["status"] == "failed" else "finished"
