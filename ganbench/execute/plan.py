@@ -92,5 +92,11 @@ def run_title(spec: RunSpec) -> str:
 
 
 def group_label(group: list[RunSpec]) -> str:
-    labels = [v for k, v in group[0].labels.items() if k != "seed"]
-    return f"{', '.join(labels) or group[0].run_id} x{len(group)}"
+    """What a group trains: the labels its members share, then each label they mix with
+    its values (``ring, objective=nonsaturating|hinge x6``); seeds are counted, not named."""
+    keys = list(dict.fromkeys(k for r in group for k in r.labels if k != "seed"))
+    parts = []
+    for k in keys:
+        values = list(dict.fromkeys(r.labels.get(k, "-") for r in group))
+        parts.append(values[0] if len(values) == 1 else f"{k}={'|'.join(values)}")
+    return f"{', '.join(parts) or group[0].run_id} x{len(group)}"

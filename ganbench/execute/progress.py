@@ -1,6 +1,12 @@
 """What a running suite shows: a suite bar and one bar per group in training (steps,
 run-steps/s, ETA) on a terminal, else a one-line status at most every ``interval`` seconds.
 
+The suite bar counts run-steps (members x steps), so it moves while groups train, not only
+when they finish; every bar fits the terminal's width (the label is shortened first, the
+ETA never). Rates are exponentially weighted over the last ``RATE_TAU_S`` seconds of step
+reports, so that an ETA neither waits for the whole run's average nor jumps with one
+report.
+
 The executor feeds it from the process that trains or, for worker processes, from the step
 counts they publish; it never talks to a trainer itself.
 """
@@ -8,6 +14,8 @@ counts they publish; it never talks to a trainer itself.
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -16,6 +24,13 @@ from typing import Any, TextIO
 
 MODES = ("auto", "bars", "lines", "off")
 STATUS_EVERY_S = 30.0
+# time constant of the rates behind the ETAs: long enough to average over evaluations and
+# uneven step reports, short enough to follow a change of pace (another group starting)
+RATE_TAU_S = 30.0
+# no ETA until the rate has been observed this long (the first reports say little)
+RATE_MIN_OBSERVED_S = 2.0
+MIN_BAR = 10  # the fewest characters a bar keeps
+MIN_LABEL = 8  # a label is never shortened below this (parts of the right side go first)
 
 
 def resolve_mode(progress: bool | str, stream: TextIO | None = None) -> str:
@@ -40,6 +55,62 @@ def duration(seconds: float | None) -> str:
     return f"{h}h{m:02d}m" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
 
 
+class SmoothedRate:
+    """Units per second, exponentially weighted in time: the ratio of the decayed sums of
+    units and of seconds between reports (weight exp(-age / tau)). The clock starts at the
+    first report, so start-up time (imports, worker processes) is not read as slowness."""
+
+    def __init__(self, tau: float = RATE_TAU_S, min_observed: float = RATE_MIN_OBSERVED_S):
+        self.tau, self.min_observed = tau, min_observed
+        self.t_last: float | None = None
+        self.observed = 0.0
+        self.units = 0.0
+        self.seconds = 0.0
+
+    def update(self, now: float, units: float) -> None:
+        """``units`` done since the previous report, reported at ``now``."""
+        if self.t_last is None:
+            self.t_last = now
+            return
+        dt = max(0.0, now - self.t_last)
+        decay = math.exp(-dt / self.tau)
+        self.units = self.units * decay + units
+        self.seconds = self.seconds * decay + dt
+        self.observed += dt
+        self.t_last = now
+
+    def value(self) -> float | None:
+        if self.observed < self.min_observed or self.seconds <= 0 or self.units <= 0:
+            return None
+        return self.units / self.seconds
+
+
+def fit_line(label: str, parts: list[str], width: int, fixed: int) -> tuple[str, str]:
+    """(label, right side) of a bar line that fits ``width`` columns with ``fixed`` columns
+    of frame and a bar of at least MIN_BAR: the label is shortened first (to MIN_LABEL),
+    then the right side's parts before the last go, nearest the last first (a rate before
+    a count); the last part (the ETA) always stays."""
+    parts = list(parts)
+    while True:
+        right = ", ".join(parts)
+        room = width - fixed - MIN_BAR - len(right)
+        if room >= min(len(label), MIN_LABEL) or len(parts) == 1:
+            break
+        parts.pop(-2)
+    if len(label) > room:
+        label = label[:max(1, room - 1)] + "…" if room >= 2 else label[:max(0, room)]
+    return label, right
+
+
+# "{label}: 100%|{bar}| {right}": what the frame around the label, the bar and the right
+# side takes, and one column spare so that no terminal wraps
+_FRAME = len(": 100%|| ") + 1
+
+
+def _escape(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 @dataclass
 class _Group:
     label: str
@@ -47,8 +118,7 @@ class _Group:
     total: int
     done: int = 0
     first: int | None = None  # steps done when its first count arrived (resumed groups)
-    t_first: float = 0.0
-    rate: float | None = None  # steps/s, from the first count to the latest
+    rate: SmoothedRate = field(default_factory=SmoothedRate)  # steps/s
     bar: Any = None
     slot: int = 0
 
@@ -67,6 +137,7 @@ class Progress:
     interval: float = STATUS_EVERY_S
     clock: Callable[[], float] = time.monotonic
     counts: dict[str, int] = field(default_factory=lambda: {"done": 0, "diverged": 0, "failed": 0})
+    width: int | None = None  # columns of the bars (None: the terminal's, read at each draw)
 
     def __post_init__(self):
         self.t0 = self.clock()
@@ -74,15 +145,16 @@ class Progress:
         self.active: dict[Any, _Group] = {}
         self.run_steps = 0  # run-steps trained since the start (members x steps)
         self.left = {k: m * it for k, (m, it) in self.work.items()}  # run-steps still to train
+        self.total_work = sum(self.left.values())
+        self.suite_rate = SmoothedRate()  # run-steps/s
         self.bar = None
         if self.mode == "bars":
             from tqdm.auto import tqdm
 
             self._tqdm = tqdm
-            self.bar = tqdm(total=self.runs, initial=self.finished, desc=self.name, unit="run",
-                            dynamic_ncols=True, file=self.stream, position=0,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
-                                       "runs [{elapsed}{postfix}]")
+            self.bar = tqdm(total=max(1, self.total_work), file=self.stream, position=0,
+                            bar_format="{bar}")
+            self._update_suite_bar()
 
     # --- fed by the executor ---------------------------------------------------------------
 
@@ -91,10 +163,9 @@ class Progress:
         if self.mode == "bars":
             used = {a.slot for a in self.active.values()}
             g.slot = next(i for i in range(1, len(used) + 2) if i not in used)
-            g.bar = self._tqdm(total=total, desc=f"  {label}", leave=False, dynamic_ncols=True,
-                               file=self.stream, position=g.slot,
-                               bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
-                                          "steps [{elapsed}{postfix}]")
+            g.bar = self._tqdm(total=total, leave=False, file=self.stream, position=g.slot,
+                               bar_format="{bar}")
+            self._draw(g.bar, f"  {label}", [f"0/{total} steps", "ETA ?"], 0)
         self.active[key] = g
 
     def steps(self, key: Any, done: int) -> None:
@@ -103,19 +174,21 @@ class Progress:
             return
         now = self.clock()
         if g.first is None:  # a resumed group starts where its checkpoint left it
-            g.first, g.t_first = done, now
+            g.first = done
             self.left[key] = self.left.get(key, 0) - g.members * done
-        elif now > g.t_first:
-            g.rate = (done - g.first) / (now - g.t_first)
-        delta = max(0, done - max(g.done, g.first if g.first is not None else 0))
+        delta = max(0, done - max(g.done, g.first))
+        g.rate.update(now, delta)
+        self.suite_rate.update(now, g.members * delta)
         self.run_steps += g.members * delta
         self.left[key] = max(0, self.left.get(key, 0) - g.members * delta)
         g.done = done
         if g.bar is not None:
-            g.bar.n = done
-            rs = "" if g.rate is None else f"{g.rate * g.members:,.0f} run-steps/s, "
-            g.bar.set_postfix_str(f"{rs}ETA {duration(self._group_eta(g))}", refresh=False)
-            g.bar.refresh()
+            r = g.rate.value()
+            parts = [f"{done}/{g.total} steps"]
+            if r is not None:
+                parts.append(f"{r * g.members:,.0f} run-steps/s")
+            parts.append(f"ETA {duration(self._group_eta(g))}")
+            self._draw(g.bar, f"  {g.label}", parts, done)
         self._update_suite_bar()
 
     def end_group(self, key: Any, statuses: list[str]) -> None:
@@ -125,8 +198,6 @@ class Progress:
             self.counts[s] = self.counts.get(s, 0) + 1
         if g is not None and g.bar is not None:
             g.bar.close()
-        if self.bar is not None:
-            self.bar.update(len(statuses))
         self._update_suite_bar()
 
     def drop_group(self, key: Any) -> None:
@@ -156,21 +227,28 @@ class Progress:
     # --- what is shown ---------------------------------------------------------------------
 
     def rate(self) -> float | None:
-        """Run-steps per second over the whole run so far (evaluations included)."""
-        dt = self.clock() - self.t0
-        return self.run_steps / dt if self.run_steps and dt > 0 else None
+        """Run-steps per second, exponentially weighted over recent step reports."""
+        return self.suite_rate.value()
 
     def eta(self) -> float | None:
         r = self.rate()
-        return sum(self.left.values()) / r if r else None
+        left = sum(self.left.values())
+        return 0.0 if not left else (left / r if r else None)
+
+    def fraction(self) -> float:
+        """The share of this invocation's run-steps trained (resumed steps count as done)."""
+        return 1.0 - sum(self.left.values()) / self.total_work if self.total_work else 1.0
 
     def _group_eta(self, g: _Group) -> float | None:
-        return (g.total - g.done) / g.rate if g.rate else None
+        r = g.rate.value()
+        return (g.total - g.done) / r if r else None
+
+    def _finished(self) -> int:
+        return self.finished + sum(self.counts.values())
 
     def status(self) -> str:
         c = self.counts
-        finished = self.finished + sum(c.values())
-        parts = [f"{self.name}: {finished}/{self.runs} runs finished"
+        parts = [f"{self.name}: {self._finished()}/{self.runs} runs finished"
                  + (f" ({c['diverged']} diverged, {c['failed']} failed)"
                     if c.get("diverged") or c.get("failed") else "")]
         if self.active:
@@ -184,9 +262,33 @@ class Progress:
         parts.append(f"elapsed {duration(self.clock() - self.t0)}")
         return "; ".join(parts)
 
+    def _columns(self) -> int:
+        if self.width is not None:
+            return self.width
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            columns = shutil.get_terminal_size((80, 24)).columns
+        return columns if columns > 0 else 80  # a pseudo-terminal may report 0
+
+    def _draw(self, bar: Any, label: str, parts: list[str], n: float) -> None:
+        width = self._columns()
+        label, right = fit_line(label, parts, width, _FRAME)
+        bar.bar_format = f"{_escape(label)}: {{percentage:3.0f}}%|{{bar}}| {_escape(right)}"
+        bar.ncols = width - 1
+        bar.n = n
+        bar.refresh()
+
     def _update_suite_bar(self) -> None:
         if self.bar is None:
             return
+        c = self.counts
+        runs = f"{self._finished()}/{self.runs} runs"
+        if c.get("diverged") or c.get("failed"):
+            runs += f" ({c.get('diverged', 0)} div, {c.get('failed', 0)} fail)"
+        parts = [runs]
         r = self.rate()
-        rs = "" if r is None else f"{r:,.0f} run-steps/s, "
-        self.bar.set_postfix_str(f"{rs}ETA {duration(self.eta())}")  # tqdm adds the ", "
+        if r is not None:
+            parts.append(f"{r:,.0f} run-steps/s")
+        parts.append(f"ETA {duration(self.eta())}")
+        self._draw(self.bar, self.name, parts, round(self.fraction() * self.bar.total))
