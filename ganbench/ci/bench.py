@@ -14,14 +14,14 @@ divergence bookkeeping); CUDA is synchronised before the clock is read.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 import yaml
 
-from ganbench.suite import label, parse_suite
+from ganbench.suite import RunSpec, label, parse_suite
 from ganbench.train import build, device_name, resolve_device
 from ganbench.util import textfmt
 
@@ -53,6 +53,7 @@ class BenchRow:
     ensemble_samples_per_s: float
     speedup: float
     peak_memory_bytes: int | None = None
+    precision: str = "fp32"
 
 
 @dataclass
@@ -76,6 +77,10 @@ class BenchResult:
         body = [[str(r.members), f"{r.loop_run_steps_per_s:.1f}", f"{r.ensemble_steps_per_s:.1f}",
                  f"{r.ensemble_run_steps_per_s:.1f}", f"{r.ensemble_samples_per_s:.3g}",
                  f"{r.speedup:.2f}x"] for r in self.rows]
+        if len({r.precision for r in self.rows}) > 1:
+            head.insert(0, "precision")
+            for b, r in zip(body, self.rows):
+                b.insert(0, r.precision)
         if any(r.peak_memory_bytes for r in self.rows):
             head.append("peak MiB")
             for b, r in zip(body, self.rows):
@@ -107,6 +112,12 @@ def time_steps(built, steps: int, warmup: int, device: torch.device) -> float:
     return time.perf_counter() - t0
 
 
+def with_precision(spec: RunSpec, precision: str) -> RunSpec:
+    """The run in another ``training.precision``."""
+    return replace(spec, config={**spec.config, "training": {**spec.config["training"],
+                                                             "precision": precision}})
+
+
 def bench_runs(dataset: Any = "ring", model: Any = None, objective: Any = "nonsaturating",
                scheme: Any = "alternating", members: int = 1, batch_size: int | None = None):
     """Validated RunSpecs for seeds 0..members-1 of one setup (through the suite schema)."""
@@ -122,12 +133,16 @@ def bench_runs(dataset: Any = "ring", model: Any = None, objective: Any = "nonsa
 def run_bench(dataset: Any = "ring", model: Any = None, objective: Any = "nonsaturating",
               scheme: Any = "alternating", members: list[int] | tuple[int, ...] = (1, 4, 16, 64),
               steps: int = 50, warmup: int = 5, batch_size: int | None = None,
-              device: str = "auto") -> BenchResult:
+              device: str = "auto", precisions: list[str] | tuple[str, ...] = ("fp32",)
+              ) -> BenchResult:
     if not members or min(members) < 1:
         raise ValueError(f"--members: expected ensemble sizes >= 1, got {list(members)}")
     if steps < 1 or warmup < 0:
         raise ValueError(f"expected --steps >= 1 and --warmup >= 0, got {steps} and {warmup}")
     dev = resolve_device(device)
+    from ganbench.train.precision import check_precisions
+
+    check_precisions(precisions, dev)  # refuses what the device cannot run
     runs = bench_runs(dataset, model, objective, scheme, max(members), batch_size)
     cfg = runs[0].config
     given = {"dataset": dataset, "model": model or headline_setup()[0], "objective": objective,
@@ -137,14 +152,15 @@ def run_bench(dataset: Any = "ring", model: Any = None, objective: Any = "nonsat
         threads=torch.get_num_threads(),
         setup={k: label(v) for k, v in given.items()},
         batch_size=cfg["training"]["batch_size"], steps=steps, warmup=warmup)
-    for E in members:
+    for p, E in ((p, E) for p in dict.fromkeys(precisions) for E in members):
+        runs_p = [with_precision(r, p) for r in runs]
         loop_s = 0.0
-        for spec in runs[:E]:  # E separate groups of one, one after another
+        for spec in runs_p[:E]:  # E separate groups of one, one after another
             loop_s += time_steps(build([spec], dev), steps, warmup, dev)
         if dev.type == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats(dev)
-        ens_s = time_steps(build(runs[:E], dev), steps, warmup, dev)
+        ens_s = time_steps(build(runs_p[:E], dev), steps, warmup, dev)
         peak = torch.cuda.max_memory_allocated(dev) if dev.type == "cuda" else None
         run_steps = E * steps
         result.rows.append(BenchRow(
@@ -152,5 +168,5 @@ def run_bench(dataset: Any = "ring", model: Any = None, objective: Any = "nonsat
             loop_run_steps_per_s=run_steps / loop_s, ensemble_steps_per_s=steps / ens_s,
             ensemble_run_steps_per_s=run_steps / ens_s,
             ensemble_samples_per_s=run_steps * result.batch_size / ens_s,
-            speedup=loop_s / ens_s, peak_memory_bytes=peak))
+            speedup=loop_s / ens_s, peak_memory_bytes=peak, precision=p))
     return result
