@@ -277,7 +277,8 @@ def import_plugin(module: str) -> None:
         importlib.import_module(module)
     except RegistryError as exc:
         raise PluginImportError(f"plug-in module {module!r}: {exc}") from exc
-    except Exception as exc:  # ImportError, or any error raised by the module's own code
+    except (Exception, SystemExit) as exc:  # ImportError, or the module's own code: an
+        # error, or sys.exit() on import, which would end ganbench with the module's status
         raise PluginImportError(f"cannot import plug-in module {module!r}: "
                                 f"{type(exc).__name__}: {exc}") from exc
 
@@ -303,7 +304,7 @@ def load_plugins() -> None:
                 import_plugin(what)
             else:
                 what.load()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # SystemExit: sys.exit() on import
             _loaded.discard(source)
             why = str(exc) if isinstance(exc, PluginImportError) else f"{type(exc).__name__}: {exc}"
             raise PluginImportError(f"{source}: {why}") from exc

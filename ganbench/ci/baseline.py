@@ -34,6 +34,7 @@ from ganbench.results import (
 )
 from ganbench.results.aggregate import aggregate
 from ganbench.suite import RunSpec, pydantic_problems
+from ganbench.util import strict_json
 from ganbench.util.atomic import atomic_write_text, dumps
 from ganbench.util.strict_yaml import show
 
@@ -190,8 +191,8 @@ def _environment(results_dir: Path, run_ids: list[str]) -> dict[str, Any]:
         if p.parent.name not in run_ids:
             continue
         try:
-            env = json.loads(p.read_text()).get("environment") or {}
-        except (OSError, ValueError):
+            env = strict_json.read(p).get("environment") or {}
+        except (OSError, ValueError, AttributeError):
             continue
         for k, v in env.items():
             seen.setdefault(k, set()).add(str(v))
@@ -302,10 +303,7 @@ def load(path: Path | str) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no baseline file at {p} (record one with `ganbench baseline`)")
-    try:
-        base = json.loads(p.read_text())
-    except ValueError as exc:
-        raise ValueError(f"{p}: not valid JSON ({exc})") from None
+    base = strict_json.read(p)  # JSONProblem (exit 2) names the file: depth, size, digits
     return validate(base, str(p))
 
 

@@ -69,19 +69,19 @@ def add_parser(sub) -> None:
                     "defaults" + PLUGIN_HELP)
     be.add_argument("--objective", default="nonsaturating", help="default: nonsaturating")
     be.add_argument("--scheme", default="alternating", help="default: alternating" + PLUGIN_HELP)
-    be.add_argument("--members", type=int, nargs="+", default=[1, 4, 16, 64],
+    be.add_argument("--members", type=cli.bounded(int, 1, 4096), nargs="+", default=[1, 4, 16, 64],
                     help="ensemble sizes to measure (default: 1 4 16 64)")
-    be.add_argument("--steps", type=int, default=50, help="timed steps per measurement")
-    be.add_argument("--warmup", type=int, default=5, help="untimed steps first")
-    be.add_argument("--batch-size", type=int, default=None,
+    be.add_argument("--steps", type=cli.bounded(int, 1, 10**6), default=50, help="timed steps per measurement")
+    be.add_argument("--warmup", type=cli.bounded(int, 0, 10**6), default=5, help="untimed steps first")
+    be.add_argument("--batch-size", type=cli.bounded(int, 2, 65536), default=None,
                     help="default: the suite's batch size, else 256")
     be.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     be.add_argument("--suite", default=None,
                     help="time a whole suite instead: its ensembles against its runs one at "
                     "a time (--steps steps each)")
-    be.add_argument("--max-group", type=int, default=64,
+    be.add_argument("--max-group", type=cli.bounded(int, 1, 4096), default=64,
                     help="with --suite: the largest ensemble (default 64)")
-    be.add_argument("--threads", type=int, default=None,
+    be.add_argument("--threads", type=cli.bounded(int, 1, 1024), default=None,
                     help="CPU threads of torch (default: torch's own choice); 1 separates "
                     "what an ensemble saves in overhead from what two threads add")
     be.add_argument("--precision", nargs="+", choices=["fp32", "bf16", "fp16"], default=None,
@@ -89,7 +89,7 @@ def add_parser(sub) -> None:
                     "fp32)")
     be.add_argument("--no-eval", action="store_true",
                     help="with --suite: do not time an evaluation of each metric")
-    be.add_argument("--profile", type=int, default=0, metavar="STEPS",
+    be.add_argument("--profile", type=cli.bounded(int, 0, 10**5), default=0, metavar="STEPS",
                     help="with --suite: profile STEPS steps of the largest ensemble in each "
                     "precision (torch.profiler, per op, on stderr)")
     be.add_argument("--json", action="store_true")

@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
                        "regression")
     c.add_argument("results_dir", help="the fresh results of the suite, e.g. /tmp/r/ci")
     c.add_argument("--baseline", required=True, help="baseline file (ganbench baseline)")
-    c.add_argument("--alpha", type=float, default=0.05,
+    c.add_argument("--alpha", type=cli.bounded(float, 0, 1, True, True), default=0.05,
                    help="significance level after the correction (default 0.05)")
     c.add_argument("--correction", choices=["bh", "none"], default="bh",
                    help="multiple-testing correction over all comparisons (default: bh, "

@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
                    help="metrics to compare (default: every ranked metric with values)")
     c.add_argument("--columns", nargs="*", default=None,
                    help="axes compared separately (default: the table's columns)")
-    c.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
+    c.add_argument("--alpha", type=cli.bounded(float, 0, 1, True, True), default=0.05, help="significance level (0.05)")
     c.add_argument("--correction", choices=CORRECTIONS, default="holm",
                    help="multiplicity correction over the comparisons (holm)")
     c.add_argument("--format", choices=["text", "csv"], default="text")

@@ -38,7 +38,7 @@ def add_parser(sub) -> None:
     e.add_argument("--metric", action="extend", nargs="+", default=None, metavar="NAME",
                    help="metrics to evaluate (default: the default metrics that apply)")
     e.add_argument("--json", action="store_true", help="one JSON object metric -> value")
-    e.add_argument("--seed", type=int, default=0, help="seed of the metrics' randomness")
+    e.add_argument("--seed", type=cli.bounded(int, 0, 2**32 - 1), default=0, help="seed of the metrics' randomness")
     e.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     e.add_argument("--cache-dir", default=None, metavar="DIR",
                    help="cache of classifiers and real features (default: $GANBENCH_CACHE "

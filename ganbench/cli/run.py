@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
                    help="default: the suite's device, else auto (CUDA when present)")
     r.add_argument("--vectorize", choices=["auto", "off"], default="auto",
                    help="train compatible runs as one ensemble (default: auto)")
-    r.add_argument("--max-group", type=int, default=64, help="largest ensemble (default 64)")
+    r.add_argument("--max-group", type=cli.bounded(int, 1, 4096), default=64, help="largest ensemble (default 64)")
     r.add_argument("--executor", choices=["auto", "local", "processes", "ray"], default="auto",
                    help="auto (default): one single-threaded worker process per core on a "
                         "CPU, in-process on a GPU; ray: each group a task on a Ray cluster "
@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
     r.add_argument("--address", default=None, metavar="auto|HOST:PORT",
                    help="with --executor ray: the cluster to join (auto: the one this node "
                         "belongs to); default: a Ray of this machine alone")
-    r.add_argument("--jobs", type=int, default=None,
+    r.add_argument("--jobs", type=cli.bounded(int, 1, 4096), default=None,
                    help="worker processes (default: the number of cores)")
     r.add_argument("--no-progress", action="store_true",
                    help="no progress bars: a status line at most every 30 s (the default "
@@ -40,14 +40,14 @@ def add_parser(sub) -> None:
     r.add_argument("--wait", action="store_true",
                    help="when another ganbench run holds the suite's results folder, wait for "
                         "it to end (default: refuse, exit 2)")
-    r.add_argument("--checkpoint-every", type=float, default=None, metavar="SECONDS",
+    r.add_argument("--checkpoint-every", type=cli.bounded(float, 0, 86400), default=None, metavar="SECONDS",
                    help="checkpoint at evaluations at most this often (default: the suite's "
                         "training.checkpoint_every_s, else 60); does not change run ids")
     r.add_argument("--until-resolved", action="store_true",
                    help="adaptive seeds: start from the suite's grid.seed axis (0..k-1) and "
                         "add seeds in rounds where the table's claims are undecided, up to "
                         "--max-seeds (a suite with a seeds: section is adaptive already)")
-    r.add_argument("--max-seeds", type=int, default=None, metavar="N",
+    r.add_argument("--max-seeds", type=cli.bounded(int, 2, 100), default=None, metavar="N",
                    help="the most seeds per cell of adaptive seeds (default: the suite's "
                         "seeds.max, else 10)")
 
@@ -88,4 +88,8 @@ def cmd_run(a: argparse.Namespace) -> int:
     if rounds is not None:
         print("adaptive seeds:\n  " + "\n  ".join(rounds.lines()))
     print(report.suite_table(root / s.name, fmt=a.format))
+    if out.get("failed"):  # trained, but lost runs to errors: exit 3 (their summaries say why)
+        print(f"error: {out['failed']} run(s) failed; their summary.json holds the error, and "
+              "the next run trains them again", file=sys.stderr)
+        return 3
     return 0

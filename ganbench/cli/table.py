@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
     t.add_argument("--columns", nargs="+", default=None)
     t.add_argument("--metrics", nargs="+", default=None)
     t.add_argument("--format", choices=["text", "markdown", "latex", "csv"], default="text")
-    t.add_argument("--alpha", type=float, default=None,
+    t.add_argument("--alpha", type=cli.bounded(float, 0, 1, True, True), default=None,
                    help="significance level of the top groups and verdicts (default: the "
                         "suite's table.alpha, else 0.05)")
     t.add_argument("--ranks", action="store_true",

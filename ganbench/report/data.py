@@ -7,7 +7,6 @@ nothing read can execute code (JSON, ``yaml.safe_load`` and ``np.load`` without 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +17,7 @@ import yaml
 
 from ganbench.report.style import Style
 from ganbench.results import RunDir, load_results, ordered_results, read_suite_record
+from ganbench.util import strict_json
 
 # load_results columns that are not labels of the grid
 NOT_LABELS = {"suite", "run_id", "seed", "status", "diverged_step", "group", "run_dir"}
@@ -156,7 +156,7 @@ class SuiteData:
     def summary(self, run_id: str) -> dict[str, Any]:
         if run_id not in self._summaries:
             d = Path(self.runs.loc[self.runs["run_id"] == run_id, "run_dir"].iloc[0])
-            self._summaries[run_id] = json.loads((d / "summary.json").read_text())
+            self._summaries[run_id] = strict_json.read(d / "summary.json")
         return self._summaries[run_id]
 
     def config(self, run_id: str) -> dict[str, Any]:

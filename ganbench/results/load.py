@@ -3,7 +3,6 @@ suite's grid order where its record gives it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import pandas as pd
 
 from ganbench.results.record import read_suite_record
 from ganbench.results.verify import describe_problems, run_checks
+from ganbench.util import strict_json
 
 
 def load_results(results_dir: Path | str) -> pd.DataFrame:
@@ -118,8 +118,7 @@ def load_history(results_dir: Path | str) -> pd.DataFrame:
         keys = {**_keys(spec), "status": (summary or {}).get("status", "unfinished")}
         p = folder / "metrics.jsonl"
         try:
-            lines = p.read_text().splitlines() if p.is_file() else []
-            evals = [json.loads(line) for line in lines if line.strip()]
+            evals = strict_json.read_lines(p) if p.is_file() else []  # bounded
         except (OSError, ValueError):
             continue
         if not all(isinstance(e, dict) for e in evals):

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from ganbench.util import strict_json
 from ganbench.util.atomic import atomic_write_text, dumps
 from ganbench.util.containment import check_name, refuse_links
 
@@ -45,7 +46,7 @@ def read_suite_record(results_dir: Path | str) -> dict[str, Any]:
     if not p.is_file():
         return {}
     try:
-        record = json.loads(p.read_text())
+        record = strict_json.read(p)  # bounded: depth, size, digits
     except (OSError, ValueError) as exc:
         raise ResultsError(f"{p}: not a readable suite record ({exc})") from None
     if not isinstance(record, dict) or not isinstance(record.get("runs", []), list):

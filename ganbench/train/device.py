@@ -10,13 +10,16 @@ from typing import Any
 
 import torch
 
+from ganbench.util import EnvironmentRefused
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but CUDA is not available here")
+        raise EnvironmentRefused("device 'cuda' was asked for but CUDA is not available here: "
+                                 "run on a machine with a GPU, or pass --device cpu")
     return dev
 
 

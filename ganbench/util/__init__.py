@@ -6,6 +6,11 @@ from __future__ import annotations
 import sys
 
 
+class EnvironmentRefused(ValueError):
+    """The machine cannot do what was asked (e.g. no such device): exit code 4, not 2 (the
+    input is fine; the environment is not)."""
+
+
 def warn(message: str, kind: str = "warning") -> None:
     """``warning: MESSAGE`` (or ``note: ...``) on stderr, flushed: every process's stderr,
     workers' too, and never a Python warning (those are filtered and lost)."""

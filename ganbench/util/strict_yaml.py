@@ -10,7 +10,12 @@ Here the composed node graph is checked before any Python value is built:
 - the text is UTF-8 and at most ``MAX_BYTES``;
 - no mapping repeats a key;
 - the document, with every alias expanded, has at most ``MAX_NODES`` nodes and is nested at
-  most ``MAX_DEPTH`` deep; an alias may not contain itself.
+  most ``MAX_DEPTH`` deep; an alias may not contain itself;
+- merge keys (``<<``) may not set one key from two merged mappings (YAML keeps the first,
+  silently); an explicit key beside ``<<`` still overrides a merged one, as YAML intends;
+- an integer has at most ``MAX_INT_DIGITS`` digits (Python's own limit, 4300, would give a
+  message with no key), and every scalar with a tag (``!!int abc``, ``!!timestamp x``) is
+  built here, so that one that cannot be is an error at its key path and line.
 
 Problems are ``YAMLProblem(key path, message)``; ``show`` is the one way a value is echoed in a
 message (bounded, whatever the value).
@@ -29,6 +34,7 @@ import yaml
 MAX_BYTES = 1 << 20  # 1 MiB
 MAX_NODES = 100_000  # nodes after expanding aliases
 MAX_DEPTH = 64
+MAX_INT_DIGITS = 64  # a seed has at most 20
 SHOW_CHARS = 80  # longest echo of a value in a message
 
 _repr = reprlib.Repr()
@@ -78,9 +84,10 @@ class _Walk:
     """One pass over the node graph: sizes with aliases expanded (memoised per node, so a
     bomb is measured without being expanded), duplicate keys, self-containing aliases."""
 
-    def __init__(self):
+    def __init__(self, loader: yaml.SafeLoader | None = None):
         self.size: dict[int, int] = {}
         self.active: set[int] = set()
+        self.loader = loader
 
     def visit(self, node: yaml.Node, path: str, depth: int) -> int:
         key = id(node)
@@ -92,7 +99,9 @@ class _Walk:
             raise YAMLProblem(path, f"nested more than {MAX_DEPTH} levels deep")
         self.active.add(key)
         n = 1
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            self.scalar(node, path)
+        elif isinstance(node, yaml.SequenceNode):
             for i, child in enumerate(node.value):
                 n += self.visit(child, _at(path, i), depth + 1)
         elif isinstance(node, yaml.MappingNode):
@@ -109,12 +118,64 @@ class _Walk:
                     seen[(k.tag, name)] = _line(k)
                 n += self.visit(k, path, depth + 1)
                 n += self.visit(v, _at(path, name if name is not None else "?"), depth + 1)
+            self.merges(node, path)
         self.active.discard(key)
         self.size[key] = n
         if n > MAX_NODES:
             raise YAMLProblem(path, f"expands to more than {MAX_NODES} values once its "
                                     "aliases are expanded; that is not a hand-written file")
         return n
+
+
+    def scalar(self, node: yaml.ScalarNode, path: str) -> None:
+        """An integer's digits bounded; a scalar built (at its key path) where its tag asks
+        for more than a string."""
+        if node.tag == _INT:
+            digits = re.sub(r"^[-+]?(0[xob])?|[_:]", "", node.value.lower())
+            if len(digits) > MAX_INT_DIGITS:
+                raise YAMLProblem(path, f"an integer of {len(digits)} digits (line "
+                                        f"{_line(node)}); at most {MAX_INT_DIGITS}")
+        if self.loader is None or node.tag in (_STR, _MERGE):
+            return
+        try:
+            self.loader.construct_object(node)
+        except Exception as exc:  # a tag whose constructor refuses the text
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            why = "" if isinstance(exc, yaml.YAMLError) else f" ({type(exc).__name__})"
+            raise YAMLProblem(path, f"{show(node.value)} is not a valid {show(tag)} (line "
+                                    f"{_line(node)}){why}") from None
+
+    def merges(self, node: yaml.MappingNode, path: str) -> None:
+        """Refuse a key that two mappings merged into ``node`` (``<<``) both set."""
+        merged = [v for k, v in node.value if k.tag == _MERGE]
+        sources = [m for v in merged
+                   for m in (v.value if isinstance(v, yaml.SequenceNode) else [v])]
+        owner: dict[str, int] = {}
+        for m in sources:
+            for name in _keys_of(m):
+                if name in owner:
+                    raise YAMLProblem(_at(path, name), (
+                        f"set by two mappings merged with << (lines {owner[name]} and "
+                        f"{_line(m)}); YAML would silently keep the first: set it once"))
+                owner[name] = _line(m)
+
+
+_INT, _STR = "tag:yaml.org,2002:int", "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _keys_of(node: yaml.Node, depth: int = 0) -> set[str]:
+    """The keys a mapping node sets, its own merges included."""
+    if not isinstance(node, yaml.MappingNode) or depth > MAX_DEPTH:
+        return set()
+    out: set[str] = set()
+    for k, v in node.value:
+        if k.tag == _MERGE:
+            for m in (v.value if isinstance(v, yaml.SequenceNode) else [v]):
+                out |= _keys_of(m, depth + 1)
+        elif isinstance(k, yaml.ScalarNode):
+            out.add(k.value)
+    return out
 
 
 def _decode(data: bytes) -> str:
@@ -165,8 +226,10 @@ def load(data: str | bytes) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _Walk().visit(node, "", 0)
+        _Walk(loader).visit(node, "", 0)
         return loader.construct_document(node)
+    except YAMLProblem:
+        raise
     except RecursionError:
         raise YAMLProblem("", f"nested too deeply (more than {MAX_DEPTH} levels)") from None
     except yaml.YAMLError as exc:
