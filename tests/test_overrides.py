@@ -86,7 +86,12 @@ def test_table_of_an_overridden_run(tmp_path, capsys):
             "--set", "grid.seed=[0]"]
     assert main(["run", str(SMOKE), "--results", str(res), "--no-progress", *over]) == 0
     capsys.readouterr()
-    assert main(["table", str(res / "smoke"), "--format", "markdown"]) == 0
-    assert "| minimax | alternating |" in capsys.readouterr().out
-    record = read_suite_record(res / "smoke")
-    assert record["overrides"] == [o for o in over if o != "--set"]
+    opts = [o for o in over if o != "--set"]
+    folder = res / load_suite(SMOKE, opts).name  # its own experiment: smoke+<hash>
+    assert folder.name.startswith("smoke+") and not (res / "smoke").exists()
+    assert main(["table", str(folder), "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "| minimax | alternating |" in out
+    assert f"variant: {folder.name} (smoke with --set training.iterations=20" in out
+    record = read_suite_record(folder)
+    assert record["overrides"] == opts and record["variant_of"] == "smoke"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from ganbench import util
 from ganbench.registry import unknown_message
 from ganbench.report.published import legend as published_legend
 from ganbench.results import claims as cl
+from ganbench.results.pooling import check_cells, config_items, one_suite, pooled_note
 from ganbench.results.record import recorded_runs
 from ganbench.suite import reference as pub
 from ganbench.util import stats, textfmt
@@ -161,12 +162,17 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
                 expected: list[dict[str, Any]] | None = None,
                 references: list[dict[str, Any]] | None = None,
                 title: str | None = None, alpha: float = 0.05, correction: str = "holm",
-                interval: str = "t", looks: int = 1) -> Table:
+                interval: str = "t", looks: int = 1, pool: Sequence[str] = (),
+                notes: Sequence[str] = (), where: str = "the results") -> Table:
     """The table of ``df`` (``results.load_results``). ``expected``: the suite's runs
     ({run_id, labels}), so that unfinished ones count; ``references``: published tables
     (``reference.normalise`` form). ``alpha`` and ``correction``: the tests of the top
     groups and verdicts; ``looks`` > 1 (adaptive seeds) splits alpha over the looks;
-    ``interval``: t or bootstrap, the interval of the mean in each cell."""
+    ``interval``: t or bootstrap, the interval of the mean in each cell. A cell holds one
+    configuration: runs differing in a setting other than the rows, columns and seed are
+    refused unless that setting is in ``pool`` (said in the legend). ``notes``: more
+    legend lines (e.g. which variant of the suite this is); ``where``: the folder, for
+    messages."""
     level = cl.look_alpha(stats.check_alpha(alpha, "alpha"), looks)
     if interval not in INTERVAL_NAMES:
         raise ValueError(unknown_message("interval", interval, list(INTERVAL_NAMES)))
@@ -189,6 +195,7 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
                               and metric_direction(c))
             warnings.append(f"no run computed {m!r}; its column is empty (metrics with values: "
                             f"{', '.join(computed) or 'none'})")
+    one_suite(df, where)
     if expected is not None:
         df, stale = recorded_runs(df, [e["run_id"] for e in expected])
         if stale:
@@ -197,6 +204,10 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
     else:
         legend.append("N counts the runs found on disk (no record of the suite's runs): "
                       "runs not finished are not counted")
+    check_cells(df, rows, columns, pool)
+    if pool:
+        legend.append(pooled_note(pool))
+    legend += list(notes)
     tc = cl.table_cells(df, rows, columns, metrics, expected)
     cells: dict[tuple[tuple, tuple, str], Cell] = {}
     for k in tc.cells:
@@ -515,9 +526,11 @@ def _recorded_runs(root, record: dict[str, Any]) -> list[dict[str, Any]] | None:
     for rid in ids:
         p = root / str(rid) / "spec.yaml"
         if rid not in labels and p.is_file():
-            try:
-                labels[rid] = (yaml.safe_load(p.read_text()) or {}).get("labels") or {}
-            except (OSError, yaml.YAMLError):
+            try:  # its settings too, so that any of them can be a row of the table
+                spec = yaml.safe_load(p.read_text()) or {}
+                labels[rid] = {**config_items(spec.get("config") or {}),
+                               **(spec.get("labels") or {})}
+            except (OSError, yaml.YAMLError, AttributeError):
                 pass
     if any(rid not in labels for rid in ids) and record.get("spec"):
         try:  # runs not started yet: their labels come from the suite, expanded again
@@ -526,7 +539,7 @@ def _recorded_runs(root, record: dict[str, Any]) -> list[dict[str, Any]] | None:
             s = parse_suite(record["spec"], str(record.get("source", "suite.json")),
                             str(record.get("name", "suite")))
             for r in s.runs:
-                labels.setdefault(r.run_id, r.labels)
+                labels.setdefault(r.run_id, {**config_items(r.config), **r.labels})
         except Exception:  # noqa: BLE001  (the code changed since: the runs stay unplaced)
             pass
     if any(rid not in labels for rid in ids):

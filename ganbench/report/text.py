@@ -46,22 +46,23 @@ def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
 
 def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = None,
                 columns: list[str] | None = None, metrics: list[str] | None = None,
-                alpha: float | None = None) -> str:
+                alpha: float | None = None, pool: list[str] | None = None) -> str:
     from ganbench.report.tables import render
 
     return render(*_table_inputs(results_dir, rows, columns, metrics), fmt=fmt,
-                  **_recorded(results_dir, alpha))
+                  pool=tuple(pool or ()), **_recorded(results_dir, alpha))
 
 
 def suite_ranks(results_dir: Path, rows: list[str] | None = None,
                 columns: list[str] | None = None, metrics: list[str] | None = None,
-                alpha: float | None = None):
+                alpha: float | None = None, pool: list[str] | None = None):
     """The rank table (``report.ranks``) of a suite's table."""
     from ganbench.report.ranks import from_table
     from ganbench.report.tables import build_table
 
     ctx = _recorded(results_dir, alpha)
-    t = build_table(*_table_inputs(results_dir, rows, columns, metrics), **ctx)
+    t = build_table(*_table_inputs(results_dir, rows, columns, metrics),
+                    pool=tuple(pool or ()), **ctx)
     return from_table(t, ctx["alpha"])
 
 
@@ -69,7 +70,41 @@ def _recorded(results_dir: Path, alpha: float | None) -> dict[str, Any]:
     from ganbench.report.tables import recorded_context
 
     # the suite's runs (finished or not), its published tables and tests, from its record
-    return recorded_context(results_dir, read_suite_record(results_dir), alpha)
+    record = read_suite_record(results_dir)
+    return {**recorded_context(results_dir, record, alpha), "where": results_dir,
+            "notes": variant_notes(Path(results_dir), record)}
+
+
+def variant_notes(results_dir: Path, record: dict[str, Any]) -> list[str]:
+    """Legend lines naming the variant a suite folder holds (the plain suite, or the suite
+    with --set options) and the other variants of that suite beside it."""
+    base = str(record.get("variant_of") or record.get("name") or results_dir.name)
+
+    def what(rec: dict[str, Any]) -> str:
+        sets = rec.get("overrides") or []
+        return (f"{base} with " + " ".join(f"--set {o}" for o in sets) if sets
+                else "the suite as written")
+
+    others = []
+    parent = results_dir.parent
+    try:
+        found = sorted(p for p in parent.iterdir() if p.is_dir() and p.name != results_dir.name
+                       and (p.name == base or p.name.startswith(base + "+")))
+    except OSError:
+        found = []
+    for p in found:
+        try:
+            rec = read_suite_record(p)
+        except ValueError:
+            continue
+        if rec and str(rec.get("variant_of") or rec.get("name")) == base:
+            others.append(f"{p.name} ({what(rec)})")
+    if not others and not record.get("overrides"):
+        return []
+    lines = [f"variant: {results_dir.name} ({what(record)})"]
+    if others:
+        lines.append(f"other variants beside it: {'; '.join(others)}")
+    return lines
 
 
 def _table_inputs(results_dir: Path, rows, columns, metrics):

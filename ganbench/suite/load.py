@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from ganbench.registry import PluginImportError, add_plugins_to_env, import_plugin
 from ganbench.suite.errors import SourcedSuiteError, SuiteError
 from ganbench.suite.expand import expand, expand_adaptive
-from ganbench.suite.overrides import apply_overrides
+from ganbench.suite.overrides import apply_overrides, variant_suffix
 from ganbench.suite.run import Suite
 from ganbench.suite.schema import SuiteFile, pydantic_problems
 from ganbench.util import strict_yaml
@@ -40,8 +40,9 @@ def load_suite(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
     if not overrides or not isinstance(raw, dict):
         return parse_suite(raw, source, default_name=path.stem, folder=path.parent)
     raw, targets, problems = apply_overrides(raw, overrides)
-    try:
-        suite = parse_suite(raw, source, default_name=path.stem, folder=path.parent)
+    try:  # its own experiment: results under <suite>+<hash of the options>
+        suite = parse_suite(raw, source, default_name=path.stem, folder=path.parent,
+                            variant=variant_suffix(overrides))
     except SuiteError as exc:  # each problem from an option names it, the rest the file
         problems += [(next((src for t, src in targets.items()
                             if _related(p, t)), exc.source), p, m)
@@ -109,7 +110,8 @@ def import_plugins(modules: list[str], source: str, folder: Path | None = None) 
 
 
 def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
-                folder: Path | None = None) -> Suite:
+                folder: Path | None = None, variant: str = "") -> Suite:
+    """``variant``: a suffix of the suite's name (``--set`` options: '+<hash>')."""
     if not isinstance(raw, dict):
         raise SuiteError(source, [("", f"expected a mapping at the top level, got {type(raw).__name__}")])
     try:
@@ -125,6 +127,7 @@ def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
         raise SuiteError(source, [("name", f"{shown(name)} {why}")] if spec.name else [
             ("", f"the file's name gives the suite name {shown(name)}, which {why}; "
                  "set name: in the file")])
+    name += variant
     if spec.seeds is not None:
         runs, pool = expand_adaptive(spec, name, source)
         return Suite(name, source, spec, runs, pool=pool)

@@ -4,6 +4,7 @@ it is validated, each problem naming its option."""
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from typing import Any
 
@@ -49,3 +50,13 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]
         else:
             targets[path] = src
     return raw, targets, problems
+
+
+def variant_suffix(overrides: list[str] | tuple[str, ...]) -> str:
+    """'+<8 hex digits>' naming a suite run with ``--set`` options (its results folder is
+    ``<suite>+<hash>``, apart from the plain suite's); '' without options. The hash is of
+    the options as KEY=VALUE, order-free, so that the same options find the same folder."""
+    if not overrides:
+        return ""
+    opts = sorted({f"{k.strip()}={v.strip()}" for k, _, v in (o.partition("=") for o in overrides)})
+    return "+" + hashlib.sha256("\n".join(opts).encode()).hexdigest()[:8]
