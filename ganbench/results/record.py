@@ -4,7 +4,6 @@ order, written by the executor, read by tables, reports and the check; and the o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any

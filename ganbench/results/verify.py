@@ -397,3 +397,15 @@ def describe_problems(problems: list[RunCheck], limit: int = 10) -> list[str]:
     if len(problems) > limit:
         lines.append(f"... and {len(problems) - limit} more")
     return lines
+
+
+def retrain_list(results_dir: Path | str) -> tuple[int, list[RunCheck]]:
+    """(verified finished runs, the runs ``ganbench run`` would train again or still has to
+    train, each with why): folders that do not verify, failed runs, unfinished ones and runs
+    the suite record lists that have no folder. For ``ganbench verify``."""
+    root = Path(results_dir)
+    checks = run_checks(root)
+    out = [c for c in checks if c.state != "finished"]
+    have = {c.run_id for c in out}
+    out += [c for c in results_problems(root) if c.run_id not in have]
+    return sum(c.finished for c in checks), out
