@@ -36,12 +36,37 @@ def load_history(results_dir):
 
 
 def evaluate(real, fake, dataset=None, metrics=None, seed: int = 0, device: str = "cpu",
-             cache_dir=None) -> dict[str, float]:
-    """Metric entry -> value of ``fake`` against ``real`` (with extras such as
-    ``jsd_classifier_ci_low``). Samples are arrays, tensors or files (``.npy``, ``.npz``,
-    an image folder); ``dataset`` is None, a registered name, ``{name: ..., param: ...}`` or
-    a dataset object; ``metrics`` a name or a list (None: the default metrics that apply to
-    the data set). A named metric that cannot run is an error."""
+             cache_dir=None, progress: bool = True) -> dict[str, float]:
+    """Score the sample set ``fake`` against ``real``: ``{entry: value}``.
+
+    Parameters
+    ----------
+    real, fake : array, tensor or path
+        ``(n, ...)`` samples: NumPy arrays, torch tensors, or files (``.npy``, ``.npz``,
+        a folder of images).
+    dataset : str, dict, dataset object or None
+        The data set the samples come from, by name (``"ring"``), as a reference
+        (``{"name": "grid", "std": 0.1}``) or as an object; metrics that need modes or
+        classifiers need it.
+    metrics : str, list of str or None
+        Registered metric names (``ganbench list metrics``). None: the default metrics
+        that apply to ``dataset``. Only the entries of these metrics are returned, with
+        their helpers (``jsd_classifier_ci_low``, ``jsd_classifier_n``, ...). A named
+        metric that cannot run is an error; a default one is skipped with a note.
+    seed : int
+        Seeds what the metrics draw (classifier initialisation, bootstrap).
+    device : str
+        ``"cpu"`` or ``"cuda"``.
+    cache_dir : path or None
+        Where trained classifiers are cached (default: ganbench's cache).
+    progress : bool
+        Show a bar on stderr once a metric has run for a couple of seconds.
+
+    Example
+    -------
+    >>> ganbench.evaluate(real, fake, dataset="ring", metrics=["modes", "hq_fraction"])
+    {'modes': 8.0, 'hq_fraction': 0.97}
+    """
     from ganbench.metrics.evaluate import evaluate as score
     from ganbench.metrics.samples import as_samples
     from ganbench.suite import PluginRef
@@ -50,7 +75,7 @@ def evaluate(real, fake, dataset=None, metrics=None, seed: int = 0, device: str 
         dataset = PluginRef.parse(dataset).create("datasets")
     names = [metrics] if isinstance(metrics, str) else metrics
     return score(as_samples(real, "real"), as_samples(fake, "fake"), dataset, names, seed=seed,
-                 device=device, cache_dir=cache_dir)
+                 device=device, cache_dir=cache_dir, progress=progress)
 
 
 def compare(results_dir, a, b, metrics=None, columns=None, alpha: float = 0.05,

@@ -63,6 +63,18 @@ def direction(key: str) -> str | None:
     return found[1].direction if found else None
 
 
+def entry_kind(key: str) -> str:
+    """'score' for what a metric measures (an entry with a direction, or a metric's main
+    entry), 'helper' for what it reports beside it (sample counts, seconds, interval
+    bounds: entries declared without a direction, or undeclared keys named after a
+    metric), 'other' for keys no metric reports (a trainer's losses)."""
+    found = find_entry(key)
+    if found is not None:
+        name, e = found
+        return "score" if e.direction is not None or e.name == name else "helper"
+    return "helper" if owner(key) is not None else "other"
+
+
 def shared_entry_conflicts(refs: list[dict[str, Any]]) -> list[tuple[int, str]]:
     """Metrics of one run that report the same entry must compute it alike: the parameters
     they have in common must be equal (else the value in the results would depend on the
