@@ -56,12 +56,17 @@ def add_parser(sub) -> None:
 def cmd_run(a: argparse.Namespace) -> int:
     from ganbench.execute import Interrupted, plan, run_suite
     from ganbench.report import text as report
+    from ganbench.results.pooling import check_suite_table
     from ganbench.suite import load_suite
     from ganbench.util.lock import LockedError
 
     s = load_suite(a.suite, overrides=a.set, until_resolved=a.until_resolved,
                    max_seeds=a.max_seeds)
+    check_suite_table(s)  # a table that pools configurations: refused before training
     root = Path(a.results)
+    if s.overrides:  # its own experiment, apart from the plain suite's results
+        print(f"{s.name}: {s.name.rpartition('+')[0]} with "
+              + " ".join(f"--set {o}" for o in s.overrides) + f"; results in {root / s.name}")
     if a.dry_run:
         print(report.dry_run_listing(s, root, plan(s.runs, root),
                                      plan(s.pool, root) if s.pool else None))

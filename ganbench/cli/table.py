@@ -18,6 +18,10 @@ def add_parser(sub) -> None:
     t.add_argument("--alpha", type=cli.bounded(float, 0, 1, True, True), default=None,
                    help="significance level of the top groups and verdicts (default: the "
                         "suite's table.alpha, else 0.05)")
+    t.add_argument("--pool", nargs="+", default=None, metavar="KEY",
+                   help="average each cell over runs that differ in these settings too (by "
+                        "default a cell whose runs differ in anything but the rows, columns "
+                        "and seed is refused); the legend says so")
     t.add_argument("--ranks", action="store_true",
                    help="print the rank table instead: each row's mean rank over the table's "
                         "ranked cells, Friedman's test and Nemenyi's critical difference")
@@ -30,9 +34,10 @@ def cmd_table(a: argparse.Namespace) -> int:
 
     if a.ranks:
         lines = report.suite_ranks(Path(a.results_dir), rows=a.rows, columns=a.columns,
-                                   metrics=a.metrics, alpha=a.alpha).lines()
+                                   metrics=a.metrics, alpha=a.alpha, pool=a.pool).lines()
         print("\n".join(lines))
         return 0
     print(report.suite_table(Path(a.results_dir), fmt=a.format, rows=a.rows,
-                             columns=a.columns, metrics=a.metrics, alpha=a.alpha), end="")
+                             columns=a.columns, metrics=a.metrics, alpha=a.alpha,
+                             pool=a.pool), end="")
     return 0

@@ -198,3 +198,92 @@ def compare_results(results_dir, a: dict[str, str] | str, b: dict[str, str] | st
                    and f"metric:{m}" in df.columns]
     return compare(df, a, b, metrics=metrics, columns=columns, alpha=alpha,
                    correction=correction)
+
+
+# --- two result sets of one suite (e.g. bf16 against fp32) -----------------------------------
+
+AGREE_COLUMNS = ["metric", "n_a", "n_b", "mean_a", "mean_b", "diff", "ci_lo", "ci_hi",
+                 "margin", "p_tost", "p_differ", "verdict"]
+
+
+def _cells(results_dir, rows: list[str] | None, columns: list[str] | None, metrics: list[str]):
+    from ganbench.results import ordered_results, read_suite_record, recorded_runs
+    from ganbench.results.claims import table_cells
+
+    record = read_suite_record(results_dir)
+    df, _ = recorded_runs(ordered_results(results_dir), record.get("runs") or None)
+    if df.empty:
+        raise CompareError(f"{results_dir}: no finished runs to compare")
+    table = record.get("table") or {}
+    rows = [c for c in rows or table.get("rows") or ["objective", "scheme"] if c in df.columns]
+    columns = [c for c in columns or table.get("columns") or ["dataset"] if c in df.columns]
+    missing = [m for m in metrics if f"metric:{m}" not in df.columns]
+    if missing:
+        have = [c[len("metric:"):] for c in df.columns if c.startswith("metric:")]
+        raise CompareError(f"{results_dir}: " + unknown_message("metric", missing[0], have))
+    return table_cells(df, rows, columns, metrics, None), rows, columns
+
+
+def agreement_results(dir_a, dir_b, margins: dict[str, float], alpha: float = 0.05,
+                      correction: str = "holm", rows: Sequence[str] | None = None,
+                      columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per table row, column and metric (those with a margin): do the results in ``dir_a``
+    agree with those in ``dir_b`` (``results.claims.agreement``: TOST within the margin)?
+    The two folders hold the same suite run two ways (e.g. ``--set
+    training.precision=bf16 --results results_bf16`` against the fp32 results)."""
+    stats.check_alpha(alpha)
+    if not margins:
+        raise CompareError("--margin: give each metric's equivalence margin, e.g. modes=1")
+    bad = {m: v for m, v in margins.items() if isinstance(v, bool)
+           or not isinstance(v, (int, float)) or not 0 < v < math.inf}
+    if bad:
+        raise CompareError(f"--margin: expected a finite number > 0, got {bad}")
+    margins = {m: float(v) for m, v in margins.items()}
+    from ganbench.results.claims import agreement
+
+    metrics = list(margins)
+    ta, rows_a, cols_a = _cells(dir_a, rows, columns, metrics)
+    tb, rows_b, cols_b = _cells(dir_b, rows_a, cols_a, metrics)
+    if (rows_a, cols_a) != (rows_b, cols_b):
+        raise CompareError(f"{dir_a} and {dir_b} have different table axes: rows {rows_a} / "
+                           f"{rows_b}, columns {cols_a} / {cols_b}")
+    res = agreement(ta.cells, tb.cells, margins, alpha, correction)
+    if not res:
+        raise CompareError(f"{dir_a} and {dir_b} share no cell (row, column) to compare")
+    out = []
+    for (rk, ck, m), g in res.items():
+        a, b = ta.cells[(rk, ck, m)], tb.cells[(rk, ck, m)]
+        out.append({**dict(zip(rows_a, rk)), **dict(zip(cols_a, ck)), "metric": m,
+                    "n_a": f"{len(a.values)}/{a.N}", "n_b": f"{len(b.values)}/{b.N}",
+                    "mean_a": float(np.mean(a.values)) if len(a.values) else math.nan,
+                    "mean_b": float(np.mean(b.values)) if len(b.values) else math.nan,
+                    "diff": g.diff, "ci_lo": g.ci[0], "ci_hi": g.ci[1], "margin": g.margin,
+                    "p_tost": g.p_tost, "p_differ": g.p_differ, "verdict": g.verdict})
+    return pd.DataFrame(out, columns=[*rows_a, *cols_a, *AGREE_COLUMNS])
+
+
+def render_agreement(frame: pd.DataFrame, a: str, b: str, alpha: float, correction: str,
+                     digits: int = 3) -> str:
+    from ganbench.util import textfmt
+
+    def num(x: float, signed: bool = False) -> str:
+        if x is None or not math.isfinite(x):
+            return "—"
+        return f"{x:+.{digits}g}" if signed else f"{x:.{digits}g}"
+
+    keys = [c for c in frame.columns if c not in AGREE_COLUMNS]
+    head = [*keys, "metric", "A (n/N)", "B (n/N)", f"A − B [{1 - 2 * alpha:.0%} CI]",
+            "margin", "verdict"]
+    body = [[*(str(r[c]) for c in keys), r["metric"], f"{num(r['mean_a'])} ({r['n_a']})",
+             f"{num(r['mean_b'])} ({r['n_b']})",
+             f"{num(r['diff'], True)} [{num(r['ci_lo'], True)}, {num(r['ci_hi'], True)}]",
+             num(r["margin"]), r["verdict"]] for r in frame.to_dict("records")]
+    counts = frame["verdict"].value_counts().to_dict()
+    legend = [f"A = {a}; B = {b}",
+              f"agrees: TOST (two one-sided Welch tests) rejects |A − B| ≥ margin at "
+              f"{alpha:g} (the interval lies inside ±margin); every cell agreeing is an "
+              f"intersection-union test at {alpha:g}",
+              f"differs: two-sided Welch, {correction} over the {len(frame) - counts.get('agrees', 0)} "
+              f"cells that do not agree; inconclusive: neither; untested: < 2 values a side",
+              "verdicts: " + ", ".join(f"{v} {n}" for v, n in sorted(counts.items()))]
+    return "\n".join([textfmt.render(head, body), "", *legend]) + "\n"

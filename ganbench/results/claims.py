@@ -216,3 +216,60 @@ def table_alpha(spec: dict[str, Any] | None, alpha: float) -> tuple[float, int]:
     looks = planned_looks(int(seeds.get("min", 3)), int(seeds.get("max", 10)),
                           int(seeds.get("step", 2)))
     return look_alpha(alpha, looks), looks
+
+
+# --- two result sets of one suite (e.g. bf16 against fp32) -----------------------------------
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Whether two result sets agree on one cell: TOST within ``margin`` (agrees), else a
+    two-sided Welch test corrected over the cells that do not agree (differs), else
+    inconclusive; untested with fewer than 2 values on a side."""
+
+    verdict: str
+    diff: float                   # mean of A - mean of B
+    ci: tuple[float, float]       # 1 - 2 alpha interval of diff (TOST's)
+    p_tost: float
+    p_differ: float               # after the correction
+    margin: float
+
+
+def agreement(cells_a: Mapping[Key, CellSample], cells_b: Mapping[Key, CellSample],
+              margins: Mapping[str, float], alpha: float = 0.05, correction: str = "holm"
+              ) -> dict[Key, Agreement]:
+    """Each cell both sets hold, for the metrics with a margin: B's values stand as the
+    reference (its mean with its standard error and n - 1 degrees of freedom), so the
+    verdict is a two-sample Welch TOST (``stats.verdict``). "Every cell agrees" is an
+    intersection-union test and needs no correction at ``alpha``; "differs" claims are
+    corrected over the cells tested for it."""
+    stats.check_alpha(alpha)
+    tested: dict[Key, tuple[stats.Verdict, stats.Welch] | None] = {}
+    for k in cells_a:
+        if k not in cells_b or k[2] not in margins:
+            continue
+        a, b = cells_a[k].values, cells_b[k].values
+        if len(a) < 2 or len(b) < 2:
+            tested[k] = None
+            continue
+        ref = stats.PublishedValue(mean=float(np.mean(b)),
+                                   se=float(np.std(b, ddof=1) / math.sqrt(len(b))),
+                                   df=float(len(b) - 1))
+        tested[k] = (stats.verdict(a, ref, margins[k[2]], alpha, resolve=False),
+                     stats.welch(a, b))
+    rest = [k for k, t in tested.items() if t is not None and t[0].verdict != "agrees"]
+    adjusted = dict(zip(rest, stats.adjust([tested[k][1].p("two-sided") for k in rest],
+                                           correction)))
+    out: dict[Key, Agreement] = {}
+    for k, t in tested.items():
+        m = float(margins[k[2]])
+        if t is None:
+            out[k] = Agreement("untested", math.nan, (math.nan, math.nan), math.nan, math.nan, m)
+            continue
+        v, w = t
+        p_differ = adjusted.get(k, math.nan)
+        verdict = "agrees" if v.verdict == "agrees" else \
+            "differs" if p_differ <= alpha else "inconclusive"
+        out[k] = Agreement(verdict, w.diff, w.interval(1 - 2 * alpha),
+                           v.p_value if v.verdict == "agrees" else math.nan, p_differ, m)
+    return out

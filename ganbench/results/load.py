@@ -9,23 +9,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganbench.results.pooling import varying_columns
 from ganbench.results.record import read_suite_record
 from ganbench.results.verify import describe_problems, run_checks
 from ganbench.util import strict_json
 
 
 def load_results(results_dir: Path | str) -> pd.DataFrame:
-    """One row per finished run: labels (as columns), status, and final metrics (wide:
-    'metric:NAME' columns, as tables need them; notebooks get the tidy ``tidy_results``).
+    """One row per finished run: labels (as columns), every other setting that varies
+    among these runs (a column by its dotted path, e.g. 'training.iterations'), status, and
+    final metrics (wide: 'metric:NAME' columns, as tables need them; notebooks get the tidy
+    ``tidy_results``).
 
     ``results_dir`` is a suite folder (results/<suite>) or a root holding several suites.
     """
     root = Path(results_dir)
     rows = []
     checks = run_checks(root)
-    for c in checks:
-        if c.state not in ("finished", "failed"):
-            continue  # unfinished, or files that do not verify (results_problems lists them)
+    kept = [c for c in checks if c.state in ("finished", "failed")]
+    # unfinished runs, or files that do not verify, are left out (results_problems lists them)
+    settings = _settings([c.spec or {} for c in kept])
+    for c, extra in zip(kept, settings):
         spec, s = c.spec or {}, c.summary or {}
         row: dict[str, Any] = {"suite": spec.get("suite"), "run_id": spec.get("run_id"),
                                "seed": spec["config"].get("seed"), "status": s.get("status"),
@@ -33,6 +37,7 @@ def load_results(results_dir: Path | str) -> pd.DataFrame:
                                "group": s.get("group")}
         for k, v in (spec.get("labels") or {}).items():
             row[k] = v
+        row.update(extra)
         for k, v in (s.get("metrics") or {}).items():
             row[f"metric:{k}"] = np.nan if v is None else v
         for k, v in (s.get("timings") or {}).items():
@@ -44,6 +49,11 @@ def load_results(results_dir: Path | str) -> pd.DataFrame:
         raise FileNotFoundError(f"no finished runs under {root}"
                                 + (f"; {len(bad)} run(s) not counted:{more}" if bad else ""))
     return pd.DataFrame(rows)
+
+
+def _settings(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per spec, the settings that vary among ``specs`` and that no label shows."""
+    return varying_columns([(sp.get("labels") or {}, sp.get("config") or {}) for sp in specs])
 
 
 def metric_columns(df: pd.DataFrame) -> list[str]:
@@ -61,9 +71,10 @@ def _run_folders(root: Path):
             yield c.spec, c.summary, c.path
 
 
-def _keys(spec: dict[str, Any]) -> dict[str, Any]:
-    """suite, run_id, the grid's keys and the seed of a run: a number where the config
-    holds one (learning rates, iterations), else the grid's label ('unrolled(k=5)')."""
+def _keys(spec: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """suite, run_id, the grid's keys, the other settings that vary (``extra``) and the
+    seed of a run: a number where the config holds one (learning rates, iterations), else
+    the grid's label ('unrolled(k=5)')."""
     config = spec["config"]
     out: dict[str, Any] = {"suite": spec.get("suite"), "run_id": spec.get("run_id")}
     for axis, text in (spec.get("labels") or {}).items():
@@ -72,6 +83,7 @@ def _keys(spec: dict[str, Any]) -> dict[str, Any]:
             node = node.get(k) if isinstance(node, dict) else None
         numeric = isinstance(node, (int, float)) and not isinstance(node, bool)
         out[axis] = node if numeric else text
+    out.update(extra or {})
     out["seed"] = int(config.get("seed", 0))
     return out
 
@@ -94,10 +106,9 @@ def tidy_results(results_dir: Path | str) -> pd.DataFrame:
     """
     root = Path(results_dir)
     rows = []
-    for spec, summary, _ in _run_folders(root):
-        if summary is None:
-            continue
-        keys = {**_keys(spec), "status": summary.get("status")}
+    found = [(spec, summary) for spec, summary, _ in _run_folders(root) if summary is not None]
+    for (spec, summary), extra in zip(found, _settings([sp for sp, _ in found])):
+        keys = {**_keys(spec, extra), "status": summary.get("status")}
         metrics = summary.get("metrics") or {}
         rows += [{**keys, "metric": k, "value": v} for k, v in metrics.items()]
         if not metrics:
@@ -114,8 +125,9 @@ def load_history(results_dir: Path | str) -> pd.DataFrame:
     """
     root = Path(results_dir)
     rows = []
-    for spec, summary, folder in _run_folders(root):
-        keys = {**_keys(spec), "status": (summary or {}).get("status", "unfinished")}
+    found = list(_run_folders(root))
+    for (spec, summary, folder), extra in zip(found, _settings([sp for sp, _, _ in found])):
+        keys = {**_keys(spec, extra), "status": (summary or {}).get("status", "unfinished")}
         p = folder / "metrics.jsonl"
         try:
             evals = strict_json.read_lines(p) if p.is_file() else []  # bounded

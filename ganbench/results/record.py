@@ -31,6 +31,8 @@ def write_suite_record(suite: Any, root: Path | str) -> None:
               "spec": suite.spec.model_dump(mode="json"),
               "table": suite.table.model_dump(mode="json"), "check": suite.spec.check,
               "runs": [r.run_id for r in suite.runs]}
+    if record["overrides"]:  # a variant: <suite>+<hash of the options>
+        record["variant_of"] = suite.name.rpartition("+")[0] or suite.name
     if getattr(suite, "adaptive", None) is not None:  # adaptive seeds: rounds, stop reason
         record["adaptive"] = suite.adaptive
     check_name(suite.name, "suite name")
@@ -62,7 +64,7 @@ def read_suite_record(results_dir: Path | str) -> dict[str, Any]:
 # what the readers of a suite record take each entry to be
 RECORD_TYPES = {"name": str, "source": str, "description": str, "spec": dict, "table": dict,
                 "check": dict, "overrides": list, "labels": dict,
-                "adaptive": dict}
+                "adaptive": dict, "variant_of": str}
 
 
 def recorded_runs(df: pd.DataFrame, run_ids: Iterable[str] | None
