@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ganbench.cli import base as cli
-from ganbench.util.stats import CORRECTIONS
+from ganbench.util.choices import CORRECTIONS
 
 
 def add_parser(sub) -> None:

@@ -95,6 +95,7 @@ def _main(argv: list[str]) -> int:
     argv = [x for x in argv if x != "--debug"]  # accepted after the verb too
     args = parser().parse_args(argv)
     args.argv = argv  # to print a command that resumes this one
+    announce(args.verb)
     try:
         code = cli.VERBS[args.verb](args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
@@ -111,6 +112,18 @@ def _main(argv: list[str]) -> int:
         code, message = classify(exc)
         print(f"error: {message}", file=sys.stderr)
         return code
+
+
+# verbs that load PyTorch before they can say anything (seconds on a cold start)
+SLOW_START = ("run", "evaluate", "bench", "report", "plot", "export")
+
+
+def announce(verb: str, stream=None) -> None:
+    """On a terminal, a first line before PyTorch loads, so that a slow start is not
+    mistaken for a hang (the parser and this module import nothing heavy)."""
+    stream = stream or sys.stderr
+    if verb in SLOW_START and "torch" not in sys.modules and stream.isatty():
+        print(f"ganbench {verb}: loading PyTorch ...", file=stream, flush=True)
 
 
 def classify(exc: BaseException) -> tuple[int, str]:

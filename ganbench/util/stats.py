@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-CORRECTIONS = ("holm", "bonferroni", "bh", "none")  # bh: Benjamini-Hochberg (the FDR)
+from ganbench.util.choices import CORRECTIONS
+
 INTERVALS = ("t", "bootstrap")
 VERDICTS = ("agrees", "differs", "inconclusive")
 POWER = 0.8          # the chance of a decision that "seeds that would resolve it" asks for
