@@ -12,7 +12,7 @@ from ganbench.cli import main
 from ganbench.data import REGISTRY as DATASETS
 from ganbench.report import figures
 from ganbench.report.data import SuiteData
-from ganbench.report.style import theme
+from ganbench.report.style import MIN_CONTRAST_ON_WHITE, MODE_MARKER, contrast, palette, theme
 from ganbench.results import RunDir, write_suite_record
 from ganbench.suite import parse_suite
 
@@ -51,6 +51,22 @@ def fake_results(tmp_path_factory):
     return root / s.name
 
 
+def small_results(tmp_path, objectives, datasets, schemes=("alternating",)):
+    """A suite of objectives x schemes x datasets x 3 seeds, one evaluation each."""
+    s = parse_suite({"name": "small", "base": {"evaluation": {"metrics": ["modes"]}},
+                     "grid": {"dataset": list(datasets), "objective": list(objectives),
+                              "scheme": list(schemes), "seed": [0, 1, 2]},
+                     "table": {"rows": ["objective", "scheme"], "columns": ["dataset"],
+                               "metrics": ["modes"]}})
+    write_suite_record(s, tmp_path)
+    for i, r in enumerate(s.runs):
+        d = RunDir(tmp_path, s.name, r.run_id)
+        d.write_spec(r.to_dict())
+        d.write_metrics([{"step": 10, "modes": float(1 + i % 8)}])
+        d.write_summary({"status": "done", "metrics": {"modes": float(1 + i % 8)}, "group": "g"})
+    return tmp_path / s.name
+
+
 def png(path):
     im = Image.open(path)
     im.load()
@@ -65,29 +81,55 @@ def rgb(c) -> tuple[int, int, int]:
     return tuple(int(round(v * 255)) for v in c)
 
 
-def test_samples_grid_is_compact(fake_results, tmp_path):
+def texts_inside(fig) -> list[str]:
+    """What is drawn outside the figure (a cut title or label): empty when nothing. The
+    figure's tight box covers every drawn artist (tick labels only of the ticks shown)."""
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    tight = fig.get_tightbbox(r)  # inches
+    w, h = fig.get_size_inches()
+    eps = 1 / fig.dpi
+    inside = tight.x0 >= -eps and tight.y0 >= -eps and tight.x1 <= w + eps and tight.y1 <= h + eps
+    return [] if inside else [f"drawn over {tight.bounds} in a {w:.2f} x {h:.2f} in figure"]
+
+
+def test_samples_grid_rows_by_datasets_with_headings(fake_results, tmp_path):
     out = tmp_path / "samples.png"
     assert main(["plot", "samples", str(fake_results), "-o", str(out)]) == 0
-    im = png(out)
-    w, h = im.size
-    # 16 cells wrapped into blocks of whole rows: about square, not one tall column
-    assert 0.6 < w / h < 2.0 and h < 2500, im.size
     data = SuiteData.load(fake_results)
     with theme():
         fig = figures.samples_figure(data)
-    shown = [ax for ax in fig.axes if ax.axison]
+    shown = [ax for ax in fig.axes if ax.collections]
     assert len(shown) == 16
-    # 2 blocks of 4 table rows, each block 2 datasets wide: 4 x 4 panels
-    assert len({round(ax.get_position().x0, 3) for ax in shown}) == 4
-    assert len({round(ax.get_position().y0, 3) for ax in shown}) == 4
-    # points carry the objective's colour, mode centres are drawn
-    ring_minimax = next(ax for ax in shown if ax.get_title().startswith("minimax") and "ring" in ax.get_title())
+    # table rows down (8), datasets across (2): no holes, no wrapping into blocks
+    assert len({round(ax.get_position().x0, 3) for ax in shown}) == 2
+    assert len({round(ax.get_position().y0, 3) for ax in shown}) == 8
+    grid = np.array(fig.axes).reshape(8, 2)
+    assert [ax.get_title() for ax in grid[0]] == ["dataset=ring", "dataset=grid"]
+    assert [ax.get_ylabel() for ax in grid[:, 0]] == [f"objective={o}" for o in OBJECTIVES]
+    assert texts_inside(fig) == []  # headings and legend whole
+    # points carry the objective's colour, the 8 mode centres are drawn in black
+    ring_minimax = grid[0, 0]
     (points,) = ring_minimax.collections
     assert np.allclose(points.get_facecolor()[0][:3], data.style.colour("minimax"))
-    assert any(len(line.get_xdata()) == 8 for line in ring_minimax.lines)  # the 8 centres
+    (centres,) = [line for line in ring_minimax.lines if len(line.get_xdata()) == 8]
+    assert centres.get_markeredgecolor() == MODE_MARKER
 
     assert main(["plot", "samples", str(fake_results), "-o", str(out), "--set", "seed=1"]) == 0
     assert main(["plot", "samples", str(fake_results), "-o", str(out), "--set", "seed=7"]) == 2
+
+
+def test_palette_has_no_grey_and_contrasts_with_the_mode_markers():
+    for n in (3, 9, 10, 14, 18, 25):
+        colours = palette(n)
+        assert len(colours) == n and len(set(colours)) == n
+        for c in colours:
+            assert max(c) - min(c) > 0.1, (n, c)  # not a grey (InfoGAN's was 0.58 grey)
+            assert contrast(c, MODE_MARKER) >= 3.0, (n, c)
+            assert contrast(c, (1, 1, 1)) >= MIN_CONTRAST_ON_WHITE - 1e-9, (n, c)
+    # the measure itself: WCAG's black on white is 21, a colour against itself 1
+    assert contrast((0, 0, 0), (1, 1, 1)) == pytest.approx(21.0)
+    assert contrast((0.58, 0.58, 0.58), (0.58, 0.58, 0.58)) == pytest.approx(1.0)
 
 
 def test_every_figure_gives_each_objective_the_same_colour(fake_results, tmp_path):
@@ -110,24 +152,94 @@ def test_metric_figure_points_boxes_and_diverged_counts(fake_results):
     with theme():
         fig = figures.metric_figure(data)
     axes = np.array(fig.axes).reshape(2, 2)  # metrics x datasets
-    assert [ax.get_title() for ax in axes[0]] == ["ring", "grid"]
+    assert [ax.get_title() for ax in axes[0]] == ["dataset=ring", "dataset=grid"]
     assert not any(isinstance(p, PathPatch) for p in axes[0, 0].patches)  # modes: points
     assert sum(isinstance(p, PathPatch) for p in axes[1, 0].patches) == len(OBJECTIVES)  # fid: boxes
     assert [t.get_text() for t in axes[0, 1].texts] == ["1 div"]  # wgan on grid
     assert "higher is better" in axes[0, 0].get_xlabel()
+    assert [t.get_text() for t in axes[0, 0].get_yticklabels()] == [f"objective={o}" for o in OBJECTIVES]
     with pytest.raises(ValueError, match="did you mean 'modes'"):
         figures.metric_figure(data, ["mode"])
 
 
-def test_curves_band_over_seeds(fake_results, tmp_path):
+def test_metric_axes_are_bounded_by_the_range_one_scale_per_metric(fake_results):
+    data = SuiteData.load(fake_results)
+    with theme():
+        fig = figures.metric_figure(data)
+    axes = np.array(fig.axes).reshape(2, 2)
+    for ax, modes in zip(axes[0], (8, 25)):  # ring, grid: 0 to the number of modes
+        lo, hi = ax.get_xlim()
+        assert -0.05 * modes <= lo <= 0 and modes <= hi <= 1.05 * modes, (lo, hi)
+        for line in ax.lines:  # every bar end (and cap) inside the range
+            x = np.asarray(line.get_xdata(), dtype=float)
+            assert ((x >= 0) & (x <= modes)).all(), x
+        for coll in ax.collections:  # the bars themselves
+            for seg in getattr(coll, "get_segments", lambda: [])():
+                assert ((seg[:, 0] >= -1e-9) & (seg[:, 0] <= modes + 1e-9)).all(), seg
+    for row in axes:  # one scale per metric across its facets
+        assert len({ax.get_xscale() for ax in row}) == 1
+    assert texts_inside(fig) == []
+    # the facets' axis labels never overlap (two lines, each within its panel's width)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    boxes = [ax.xaxis.label.get_window_extent(r) for ax in axes[0]]
+    assert boxes[0].x1 < boxes[1].x0
+
+
+def test_metric_range_is_declared(fake_results):
+    ring = DATASETS.create("ring")
+    assert figures.metric_range("modes", ring) == (0.0, 8.0)
+    assert figures.metric_range("hq_fraction", ring) == (0.0, 1.0)
+    assert figures.metric_range("fid") == (None, None)
+    assert figures.metric_range("d_loss") == (None, None)
+
+
+def test_two_row_suite_point_plot_is_readable(tmp_path):
+    root = small_results(tmp_path, ["minimax", "hinge"], ["ring"])
+    data = SuiteData.load(root)
+    with theme():
+        fig = figures.metric_figure(data, ["modes"])
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_window_extent().height >= 100  # pixels at 100 dpi: a panel, not a strip
+    r = fig.canvas.get_renderer()
+    a, b = [t.get_window_extent(r) for t in ax.get_yticklabels()]
+    assert a.y0 > b.y1 or b.y0 > a.y1  # the two row labels do not overlap
+    assert texts_inside(fig) == []
+
+
+def test_row_labels_name_their_fields(tmp_path):
+    root = small_results(tmp_path, ["minimax", "hinge"], ["ring"],
+                         schemes=["alternating", "simultaneous"])
+    data = SuiteData.load(root)
+    names, left_out = figures.row_names(data)
+    assert set(names.values()) == {"objective=minimax", "objective=hinge",
+                                   "objective=minimax, scheme=simultaneous",
+                                   "objective=hinge, scheme=simultaneous"}
+    assert left_out == {"scheme": "alternating"}
+    assert len(set(names.values())) == len(names)  # never two rows with one label
+
+
+def test_curves_of_a_column_are_overlaid(fake_results, tmp_path):
     data = SuiteData.load(fake_results)
     assert figures.curve_quantities(data) == ["modes", "fid", "d_loss", "g_loss"]
     with theme():
-        fig = figures.curves_figure(data, "fid")
+        fig = figures.curves_figure(data, "modes")
     panels = [ax for ax in fig.axes if ax.get_visible()]
-    assert [ax.get_title() for ax in panels] == OBJECTIVES
-    # a band over the two seeds per dataset
-    assert all(sum(isinstance(c, PolyCollection) for c in ax.collections) == 2 for ax in panels)
+    assert [ax.get_title() for ax in panels] == ["dataset=ring", "dataset=grid"]
+    for ax, modes in zip(panels, (8, 25)):
+        # every row is a line in its column's panel, with a band over the seeds
+        assert len(ax.lines) == len(OBJECTIVES)
+        assert sum(isinstance(c, PolyCollection) for c in ax.collections) == len(OBJECTIVES)
+        lo, hi = ax.get_ylim()
+        assert -0.05 * modes <= lo <= 0 and modes <= hi <= 1.05 * modes
+        for c in ax.collections:  # bands clipped to 0..modes
+            for path in c.get_paths():
+                y = path.vertices[:, 1]
+                assert ((y >= -1e-9) & (y <= modes + 1e-9)).all()
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == [f"objective={o}" for o in OBJECTIVES]
+    assert texts_inside(fig) == []
     out = tmp_path / "c.svg"
     assert main(["plot", "curves", str(fake_results), "-o", str(out), "--set", "metric=g_loss"]) == 0
     assert out.read_text().lstrip().startswith("<?xml")

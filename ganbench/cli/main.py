@@ -19,6 +19,7 @@ import traceback
 
 from ganbench.cli import base as cli
 from ganbench.cli import baseline, bench, check, compare, data, evaluate, plot, report, run, table
+from ganbench.cli import export as export_verb
 from ganbench.cli import list as list_verb
 from ganbench.cli import verify as verify_verb
 from ganbench.registry import RegistryError
@@ -27,7 +28,7 @@ from ganbench.util.version import version
 
 # the verb modules, in the order --help lists them (importing one registers its verbs)
 VERB_MODULES = (run, list_verb, table, compare, report, evaluate, baseline, check, bench, data,
-                plot, verify_verb)
+                plot, export_verb, verify_verb)
 
 EXIT_CODES = {
     0: "finished (diverged runs are results)",

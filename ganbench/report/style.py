@@ -19,6 +19,9 @@ RC = {
 DPI = 150
 LINESTYLES = ["-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3))]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+# the samples figure's mode centres: black, so that every palette colour stands out against
+# them (the palette has no greys)
+MODE_MARKER = (0.0, 0.0, 0.0)
 # metrics drawn as box plots (spread over seeds matters more than the mean: Lucic et al. 2018)
 BOX_METRICS = ("fid", "kid")
 
@@ -35,17 +38,44 @@ def theme() -> Iterator[None]:
 
 
 def palette(n: int) -> list[tuple[float, float, float]]:
-    """n distinguishable colours: seaborn's colour-blind palette up to 10; up to 20 the ten
-    dark hues of tab20 then their light partners (neighbours in the grid differ in hue);
-    beyond, husl."""
+    """n distinguishable colours, none of them grey (a grey objective would vanish against
+    the mode markers and the grid): seaborn's colour-blind palette without its grey up to
+    9; up to 18 the dark hues of tab20 then their light partners (neighbours in the grid
+    differ in hue), its greys left out; beyond, husl."""
     import seaborn as sns
 
-    if n <= 10:
-        return list(sns.color_palette("colorblind", 10))[:n]
-    if n <= 20:
+    def coloured(cs):  # a grey has equal channels; a pale colour is darkened for the page
+        return [_readable(c) for c in cs if max(c) - min(c) > 0.1]
+
+    if n <= 9:
+        return coloured(sns.color_palette("colorblind", 10))[:n]
+    if n <= 18:
         tab = list(sns.color_palette("tab20", 20))
-        return (tab[0::2] + tab[1::2])[:n]
+        return coloured(tab[0::2] + tab[1::2])[:n]
     return list(sns.color_palette("husl", n))
+
+
+def luminance(c) -> float:
+    """WCAG relative luminance of an sRGB colour in [0, 1]."""
+    lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in c[:3]]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(a, b) -> float:
+    """WCAG contrast ratio of two colours (1 to 21)."""
+    la, lb = sorted((luminance(a), luminance(b)))
+    return (lb + 0.05) / (la + 0.05)
+
+
+# the least contrast a palette colour has against the white page (a yellow is darkened)
+MIN_CONTRAST_ON_WHITE = 1.8
+
+
+def _readable(c) -> tuple[float, float, float]:
+    c = tuple(float(v) for v in c[:3])
+    while contrast(c, (1.0, 1.0, 1.0)) < MIN_CONTRAST_ON_WHITE:
+        c = tuple(0.92 * v for v in c)
+    return c
 
 
 @dataclass

@@ -102,7 +102,7 @@ def collect(results_dir: Path | str, progress: Callable[[str], None] | None = No
         generated=_dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         counts=counts, expected=data.expected_runs(), unfinished=unfinished,
         has_record=bool(record), grid=_grid(data, unfinished), settings=_settings(data),
-        suite_yaml=yaml.safe_dump(spec, sort_keys=False) if spec else "",
+        suite_yaml=yaml.safe_dump(spec, sort_keys=False, allow_unicode=True) if spec else "",
         table_markdown=table_md, table_csv=table_csv, table_rows=len(data.rows),
         figures=figs, figure_notes=notes, problems=_problems(data),
         throughput=_throughput(data), environment=_environment(data),
@@ -147,8 +147,10 @@ def _figures(data: SuiteData, say) -> tuple[list[Figure], list[str]]:
     if len(steps) and steps.max() > 1:
         for q in F.curve_quantities(data):
             add(f"curves-{q}", f"{q} during training",
-                f"{q} at every evaluation (metrics.jsonl), one panel per table row, a line per "
-                "column of the table; the band (or bar) spans one standard deviation over seeds.",
+                f"{q} at every evaluation (metrics.jsonl), one panel per column of the table with "
+                "every row overlaid (colour: objective; line style tells apart rows of one "
+                "objective); the band (or bar) spans one standard deviation over seeds, "
+                "clipped to the metric's range.",
                 lambda q=q: F.curves_figure(data, q))
     else:
         notes.append("No training curves: every run was evaluated once (evaluation.every "
@@ -156,7 +158,8 @@ def _figures(data: SuiteData, say) -> tuple[list[Figure], list[str]]:
     try:
         add("samples", "final samples",
             "Final samples (samples.npz, fixed noise) of one seed per table cell (the lowest "
-            "that finished), in the objective's colour; crosses are the mode centres.",
+            "that finished), table rows down and columns across, in the objective's colour; "
+            "black rings are the mode centres (a covered mode is a filled ring).",
             lambda: F.samples_figure(data))
     except ValueError as exc:  # not 2-D points or images (e.g. the Dirac-GAN's 1-D data)
         out_note = str(exc).split(": ", 1)[-1]
@@ -234,7 +237,7 @@ def _throughput(data: SuiteData) -> Listing:
     rows = []
     runs = data.runs[data.runs["status"] != "failed"]
     axes = [a for a in label_axes(data.runs) if a not in ("row", "col", "seed")]
-    for group, members in runs.groupby("group", sort=False, dropna=False):
+    for _ensemble, members in runs.groupby(_ensembles(data, runs), sort=False, dropna=False):
         s = data.summary(members["run_id"].iloc[0])
         t, env = s.get("timings") or {}, s.get("environment") or {}
         shared = [f"{a}={members[a].iloc[0]}" for a in axes if members[a].nunique() == 1]
@@ -243,12 +246,28 @@ def _throughput(data: SuiteData) -> Listing:
                  for r in members["run_id"]]
         size = t.get("group_size") or len(members)
         sps = t.get("samples_per_s")
-        rows.append([str(group)[:12], str(len(members)), ", ".join(shared),
+        rows.append([str(members["group"].iloc[0])[:12], str(len(members)), ", ".join(shared),
                      str(env.get("device_name") or env.get("device") or "—"),
                      _num(t.get("steps_per_s")), _num(sps * size if sps else None),
                      _num(t.get("train_s")), _bytes(t.get("peak_memory_bytes"), t.get("peak_memory_kind")),
                      _num(sum(evals) / len(evals) if evals else None)])
     return Listing(head, rows, num_cols=(1, 4, 5, 6, 7, 8))
+
+
+def _ensembles(data: SuiteData, runs) -> list[str]:
+    """Per run, the ensemble it trained in. summary.json's 'group' is its configuration
+    without the seed (one per row and column), so one ensemble that trained several
+    configurations (a mixed one, or an adaptive round) would be listed once per
+    configuration; the members of one ensemble share its size and its training time
+    (measured once for the ensemble), which tell it apart from every other."""
+    out = []
+    for rid, group in zip(runs["run_id"], runs["group"]):
+        t = data.summary(rid).get("timings") or {}
+        if t.get("group_size") and t.get("train_s") is not None:
+            out.append(f"{t['group_size']}-{t['train_s']!r}-{t.get('steps_per_s')!r}")
+        else:
+            out.append(str(group))
+    return out
 
 
 def _environment(data: SuiteData) -> Listing:
