@@ -40,6 +40,7 @@ KINDS: dict[str, str] = {
     "datasets": "ganbench.data",
     "models": "ganbench.models",
     "metrics": "ganbench.metrics",
+    "features": "ganbench.features",
     "plots": "ganbench.report.plots",
 }
 
@@ -165,7 +166,7 @@ class Registry:
         self, name: str, *, description: str, reference: str = "", factory: bool = False,
         **meta: Any
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise RegistryError(f"{self.kind}: name {name!r} is not short snake_case")
         if not description or "\n" in description.strip():
             raise RegistryError(f"{self.kind} {name!r}: needs a one-line description")

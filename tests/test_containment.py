@@ -95,8 +95,9 @@ def test_a_link_at_the_lock_file_is_not_followed(tmp_path, tiny_suite_dict, caps
 
 
 @pytest.mark.parametrize("how", ["suite", "flag"])
-def test_cuda_on_a_cpu_machine_exits_2_before_writing(tmp_path, tiny_suite_dict, capsys, how,
+def test_cuda_on_a_cpu_machine_exits_4_before_writing(tmp_path, tiny_suite_dict, capsys, how,
                                                       monkeypatch):
+    # 4: the environment refused (no device), not bad input
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
@@ -104,6 +105,6 @@ def test_cuda_on_a_cpu_machine_exits_2_before_writing(tmp_path, tiny_suite_dict,
     f = tmp_path / "tiny.yaml"
     f.write_text(yaml.safe_dump(raw))
     extra = ["--device", "cuda"] if how == "flag" else []
-    assert main(["run", str(f), "--results", str(tmp_path / "r"), "--no-progress", *extra]) == 2
+    assert main(["run", str(f), "--results", str(tmp_path / "r"), "--no-progress", *extra]) == 4
     assert "CUDA is not available" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

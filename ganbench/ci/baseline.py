@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from ganbench.metrics import registry as metric_decl
-from ganbench.registry import registry
+from ganbench.registry import registry, unknown_message
 from ganbench.results import (
     SUITE_RECORD,
     load_results,
@@ -113,7 +113,51 @@ def validate(base: Any, source: str) -> dict[str, Any]:
         BaselineFile.model_validate(base)
     except ValidationError as exc:
         raise BaselineError(source, pydantic_problems(exc, BaselineFile)) from None
+    problems = [p for key, g in base["groups"].items() for p in _group_problems(key, g)]
+    if problems:
+        raise BaselineError(source, problems)
     return base
+
+
+def _group_problems(key: str, g: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the shape leaves open: a group's key is the hash of its config, its metrics are
+    registered entries, their values are of the group's seeds, and the recorded n, mean and
+    std are those of the values (the check reads them: a corrupted one is refused, not
+    recomputed silently)."""
+    from ganbench.suite.run import run_id
+
+    out = []
+    try:
+        if run_id(g["config"]) != key:
+            out.append((f"groups.{key}", "its key is not the hash of its config (another "
+                                         "group's key, or an edited config?)"))
+    except (TypeError, ValueError, RecursionError):
+        out.append((f"groups.{key}.config", "cannot be hashed"))
+    seeds = {str(r["seed"]) for r in g["runs"]}
+    for name, m in g["metrics"].items():
+        at = f"groups.{key}.metrics.{name}"
+        if metric_decl.owner(name) is None:
+            out.append((at, unknown_message("metric entry", name,
+                                            list(metric_decl.entry_index()))))
+            continue
+        values, missing = m["values"], m.get("missing", [])
+        if not values and not missing:
+            out.append((f"{at}.values", "empty, and no seed is listed as missing"))
+        stray = sorted(set(values) - seeds) + sorted({str(x) for x in missing} - seeds)
+        if stray:
+            out.append((f"{at}.values", f"seeds {', '.join(stray[:5])} are not runs of this "
+                                        f"group (its seeds: {', '.join(sorted(seeds))})"))
+        agg = aggregate(values.values())
+        want = {"n": agg.n, "mean": agg.mean, "std": agg.std if agg.n else 0.0}
+        for field_, v in want.items():
+            got = m.get(field_)
+            if got is None:
+                continue
+            if isinstance(got, bool) or not isinstance(got, (int, float)) or (
+                    v is not None and not math.isclose(got, v, rel_tol=1e-9, abs_tol=1e-12)):
+                out.append((f"{at}.{field_}", f"{show(got)} is not the {field_} of its values "
+                                              f"({show(v)}): a corrupted baseline?"))
+    return out
 
 
 def check_bands(overrides: Any, source: str) -> dict[str, dict[str, float]]:
@@ -303,7 +347,9 @@ def load(path: Path | str) -> dict[str, Any]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"no baseline file at {p} (record one with `ganbench baseline`)")
-    base = strict_json.read(p)  # JSONProblem (exit 2) names the file: depth, size, digits
+    # JSONProblem (exit 2) names the file: depth, size, digits; a NaN is read, for the
+    # schema to name its key
+    base = strict_json.read(p, constants=True)
     return validate(base, str(p))
 
 

@@ -72,9 +72,14 @@ def run_suite(suite: Suite, root: Path, device: str = "auto", vectorize: str = "
     cluster of the ray executor (``ganbench.execute.ray``)."""
     if executor not in EXECUTORS:
         raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
-    jobs = jobs or default_jobs()
+    jobs = default_jobs() if jobs is None else jobs  # 0 is an error below, not the default
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
+    # what plan() would refuse, refused before the lock and the suite record are written
+    if not isinstance(max_group, int) or max_group < 1:
+        raise ValueError(f"the largest ensemble (max_group) must be >= 1, got {max_group}")
+    if vectorize not in ("auto", "off"):
+        raise ValueError(f"vectorize must be 'auto' or 'off', got {vectorize!r}")
     if checkpoint_every_s is not None and not 0 <= checkpoint_every_s < math.inf:
         raise ValueError(f"the checkpoint interval must be >= 0 seconds, got {checkpoint_every_s}")
     mode = resolve_mode(progress)

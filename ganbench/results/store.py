@@ -94,7 +94,7 @@ def remove_stale_temporaries(suite_dir: Path | str) -> list[Path]:
     folders = [suite_dir] + [p for p in suite_dir.iterdir() if p.is_dir() and not p.is_symlink()]
     for folder in folders:
         for p in folder.iterdir():
-            if TEMPORARY.match(p.name) and (p.is_file() or p.is_symlink()):
+            if TEMPORARY.fullmatch(p.name) and (p.is_file() or p.is_symlink()):
                 p.unlink(missing_ok=True)
                 removed.append(p)
     return removed

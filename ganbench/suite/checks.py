@@ -17,6 +17,11 @@ def check_table(spec: SuiteFile, axes: list[str], runs: list[RunSpec], source: s
         for i, a in enumerate(getattr(spec.table, part)):
             if a.split(".")[0] not in RUN_KEYS:
                 problems.append((f"table.{part}[{i}]", unknown_message("table axis", a, RUN_KEYS)))
+            elif "." in a and a not in spec.grid and not any(_has_path(r.config, a)
+                                                             for r in runs):
+                # a dotted axis names a setting some run has (else a column of "none")
+                known = list(dict.fromkeys([*spec.grid, *RUN_KEYS, *_paths(runs[0].config)]))
+                problems.append((f"table.{part}[{i}]", unknown_message("table axis", a, known)))
     if spec.table.metrics:
         reported = reported_entries(runs)
         for i, m in enumerate(spec.table.metrics):
@@ -36,6 +41,31 @@ def check_table(spec: SuiteFile, axes: list[str], runs: list[RunSpec], source: s
                 problems.append((f"check.{metric}.{key}", f"expected a band >= 0, got {show(value)}"))
     if problems:
         raise SuiteError(source, problems)
+
+
+def _has_path(config: dict, dotted: str) -> bool:
+    """Whether a run config holds ``dotted`` (a plug-in's parameters under its key too)."""
+    node: object = config
+    for k in dotted.split("."):
+        if isinstance(node, dict) and isinstance(node.get("params"), dict) and k in node["params"]:
+            node = node["params"][k]
+        elif isinstance(node, dict) and k in node:
+            node = node[k]
+        else:
+            return False
+    return True
+
+
+def _paths(config: dict, prefix: str = "") -> list[str]:
+    """Every dotted setting of a run config (plug-in parameters without 'params')."""
+    out = []
+    for k, v in config.items():
+        if k == "params" and isinstance(v, dict):
+            out += _paths(v, prefix)
+            continue
+        path = f"{prefix}{k}"
+        out += _paths(v, path + ".") if isinstance(v, dict) else [path]
+    return out
 
 
 def reported_entries(runs: list[RunSpec]) -> list[str]:

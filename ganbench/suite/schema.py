@@ -30,7 +30,10 @@ MAX_LR = 10.0
 MAX_SEED = 2**32 - 1  # numpy's seed range
 MAX_RUNS = 10_000  # runs one suite expands into
 # plug-in parameters: named sizes, and a ceiling for any other number (1e300 is a typo)
-MAX_PARAM = {"latent_dim": 65536, "width": 65536, "critic_width": 65536, "depth": 1000}
+MAX_PARAM = {"latent_dim": 65536, "width": 65536, "critic_width": 65536, "depth": 1000,
+             # datasets build their modes while the suite is validated: a grid of size s
+             # has s^2 (1024: 1M modes, 8 MB), an image's side is s pixels
+             "size": 1024, "modes": 100_000}
 MAX_NUMBER = 1e9
 
 
@@ -88,7 +91,7 @@ class SeedsCfg(_Strict):
 
 
 class SuiteFile(_Strict):
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]+\z")  # \z: no final newline
     description: str = ""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     base: dict[str, Any] = {}

@@ -31,7 +31,7 @@ def name_problem(name: object) -> str | None:
         return "is empty"
     if len(name) > MAX_NAME:
         return f"is longer than {MAX_NAME} characters"
-    if name in (".", "..") or not _NAME.match(name):
+    if name in (".", "..") or not _NAME.fullmatch(name):  # fullmatch: "$" admits a final \n
         return ("cannot name a results folder: expected letters, digits, '_', '-', '.' and "
                 "'+', starting with a letter, digit or '_' (no path separators, not '.' or "
                 "'..')")

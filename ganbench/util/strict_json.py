@@ -54,9 +54,10 @@ def _constant(name: str) -> Any:
     raise JSONProblem(f"{name} is not a JSON value (ganbench writes no value as null)")
 
 
-def loads(text: str | bytes, source: str = "JSON") -> Any:
+def loads(text: str | bytes, source: str = "JSON", constants: bool = False) -> Any:
     """One JSON document, checked as the module docstring says; raises JSONProblem naming
-    ``source``."""
+    ``source``. ``constants``: read NaN / Infinity as floats (for a reader whose own
+    validation then names the key that holds one)."""
     if len(text) > MAX_BYTES:
         raise JSONProblem(f"{source}: larger than {MAX_BYTES} bytes, the most that is read")
     if isinstance(text, bytes):
@@ -69,14 +70,15 @@ def loads(text: str | bytes, source: str = "JSON") -> Any:
         raise JSONProblem(f"{source}: nested {d} levels deep (at most {MAX_DEPTH}); not a "
                           "file ganbench wrote")
     try:
-        return json.loads(text, parse_int=_int, parse_constant=_constant)
+        return json.loads(text, parse_int=_int,
+                          parse_constant=float if constants else _constant)
     except JSONProblem as exc:
         raise JSONProblem(f"{source}: {exc}") from None
     except (ValueError, RecursionError) as exc:
         raise JSONProblem(f"{source}: not valid JSON ({str(exc)[:200]})") from None
 
 
-def read(path: Path | str) -> Any:
+def read(path: Path | str, constants: bool = False) -> Any:
     """``loads`` of a file; an unreadable file is a JSONProblem too."""
     p = Path(path)
     try:
@@ -86,7 +88,7 @@ def read(path: Path | str) -> Any:
         data = p.read_bytes()
     except OSError as exc:
         raise JSONProblem(f"{p}: unreadable ({exc.strerror or type(exc).__name__})") from None
-    return loads(data, str(p))
+    return loads(data, str(p), constants)
 
 
 def read_lines(path: Path | str) -> list[Any]:
