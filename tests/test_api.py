@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from quick_smoke import quick_smoke
 
 import ganbench
 from ganbench.execute import run_suite
@@ -16,20 +17,21 @@ from ganbench.results.load import _keys
 from ganbench.suite import load_suite
 
 ROOT = Path(__file__).parents[1]
-SMOKE = ROOT / "suites" / "smoke.yaml"
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    """results/smoke of the smoke suite (4 runs), plus a failed run and one still training."""
+    """results/smoke of the smoke suite at a test's budget (6 runs), plus a failed run and
+    one still training."""
     root = tmp_path_factory.mktemp("api") / "results"
-    s = load_suite(SMOKE)
+    smoke = quick_smoke(root.parent / "suites")
+    s = load_suite(smoke)
     run_suite(s, root, device="cpu", progress="off")
-    failed = load_suite(SMOKE, ["grid.seed=[7]"]).runs[0]
+    failed = load_suite(smoke, ["grid.seed=[7]"]).runs[0]
     d = RunDir(root, "smoke", failed.run_id)
     d.write_spec(failed.to_dict())
     d.write_summary({"status": "failed", "error": "boom", "metrics": {}})
-    going = load_suite(SMOKE, ["grid.seed=[8]"]).runs[0]
+    going = load_suite(smoke, ["grid.seed=[8]"]).runs[0]
     d = RunDir(root, "smoke", going.run_id)
     d.write_spec(going.to_dict())
     d.write_metrics([{"step": 30, "wall_s": 0.5, "d_loss": 1.0, "modes": 3.0}])
@@ -55,6 +57,24 @@ def test_load_results_is_tidy(results):
     failed = df[df.status == "failed"]
     assert len(failed) == 1 and failed.metric.isna().all() and failed.seed.item() == 7
     assert 8 not in set(df.seed)
+
+
+def test_kind_tells_scores_from_helpers_and_losses(results):
+    from ganbench.metrics.registry import entry_kind
+
+    root, _ = results
+    df = ganbench.load_results(root / "smoke")
+    done = df[df.status == "done"]
+    assert list(df.columns[-3:]) == ["metric", "kind", "value"]
+    assert set(done.kind) == {"score"}  # modes, modes_thresholded, hq_fraction, mode_kl
+    assert df[df.status == "failed"].kind.isna().all()
+    h = ganbench.load_history(root)
+    assert set(h[h.metric.isin(["d_loss", "g_loss"])].kind) == {"other"}
+    assert set(h[h.metric == "modes"].kind) == {"score"}
+    # what the classifier JSD reports beside its estimate is not a score
+    assert [entry_kind(k) for k in ("jsd_classifier", "jsd_classifier_n",
+                                     "jsd_classifier_seconds", "jsd_classifier_ci_low")] == \
+        ["score", "helper", "helper", "helper"]
 
 
 def test_load_history_has_every_evaluation(results):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from quick_smoke import quick_smoke
 
 from ganbench.cli import main
 
@@ -17,13 +18,14 @@ SMOKE = ROOT / "suites" / "smoke.yaml"
 
 def test_run_rerun_and_table(tmp_path, capsys):
     res = tmp_path / "results"
-    assert main(["run", str(SMOKE), "--results", str(res), "--no-progress"]) == 0
+    smoke = quick_smoke(tmp_path / "suites")
+    assert main(["run", str(smoke), "--results", str(res), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "0 already finished" in out and "minimax" in out and "nonsaturating" in out
+    assert "0 already finished" in out and "minimax" in out and "wgan" in out
     runs = [p for p in (res / "smoke").iterdir() if p.is_dir()]
     assert runs and all((p / "summary.json").is_file() for p in runs)
 
-    assert main(["run", str(SMOKE), "--results", str(res), "--no-progress"]) == 0
+    assert main(["run", str(smoke), "--results", str(res), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert f"{len(runs)} already finished" in out and "0 done" in out
 
@@ -85,14 +87,14 @@ def test_table_of_missing_folder_exits_2(tmp_path, capsys):
 
 
 def test_diverged_runs_are_counted_in_the_table(tmp_path, capsys):
-    suite = yaml.safe_load(SMOKE.read_text())
+    suite = yaml.safe_load(quick_smoke(tmp_path / "suites").read_text())
     suite["base"]["optimizer"] = {"name": "sgd", "lr_g": 10.0, "lr_d": 10.0}  # the largest allowed
     suite["grid"]["objective"] = ["minimax"]
     p = tmp_path / "div.yaml"
     p.write_text(yaml.safe_dump(suite))
     assert main(["run", str(p), "--results", str(tmp_path / "r"), "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "2 diverged" in out and "(0/2: 2 div)" in out
+    assert "3 diverged" in out and "(0/3: 3 div)" in out
 
 
 def test_console_script_is_installed(tmp_path):
@@ -113,7 +115,8 @@ def test_readme_objective_table_is_current(capsys):
 
 def test_samples_plot_from_results(tmp_path, capsys):
     res = tmp_path / "results"
-    assert main(["run", str(SMOKE), "--results", str(res), "--no-progress"]) == 0
+    smoke = quick_smoke(tmp_path / "suites")
+    assert main(["run", str(smoke), "--results", str(res), "--no-progress"]) == 0
     out = tmp_path / "samples.png"
     assert main(["plot", "samples", str(res / "smoke"), "-o", str(out)]) == 0
     assert out.read_bytes()[:4] == b"\x89PNG" and out.stat().st_size > 10_000

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ganbench.metrics.registry import entry_kind
 from ganbench.results.pooling import varying_columns
 from ganbench.results.record import read_suite_record
 from ganbench.results.verify import describe_problems, run_checks
@@ -100,9 +101,12 @@ def tidy_results(results_dir: Path | str) -> pd.DataFrame:
     """Finished runs' final metrics, tidy: one row per run and metric entry.
 
     Columns: suite, run_id, the grid's keys (numbers stay numbers; plug-ins by their
-    label), seed (int), status (done | diverged | failed), metric, value. A run without
-    final metrics (diverged, failed) keeps one row with no metric and no value, so that it
-    is still counted. ``results_dir``: a suite's folder or a root of several.
+    label), seed (int), status (done | diverged | failed), metric, kind, value. ``kind``
+    tells scores ('score': what a metric measures, e.g. modes, jsd_classifier) from the
+    entries reported beside them ('helper': jsd_classifier_n, jsd_classifier_seconds,
+    interval bounds), so ``df[df.kind == "score"]`` holds only what tables compare. A run
+    without final metrics (diverged, failed) keeps one row with no metric and no value, so
+    that it is still counted. ``results_dir``: a suite's folder or a root of several.
     """
     root = Path(results_dir)
     rows = []
@@ -110,9 +114,10 @@ def tidy_results(results_dir: Path | str) -> pd.DataFrame:
     for (spec, summary), extra in zip(found, _settings([sp for sp, _ in found])):
         keys = {**_keys(spec, extra), "status": summary.get("status")}
         metrics = summary.get("metrics") or {}
-        rows += [{**keys, "metric": k, "value": v} for k, v in metrics.items()]
+        rows += [{**keys, "metric": k, "kind": entry_kind(k), "value": v}
+                 for k, v in metrics.items()]
         if not metrics:
-            rows.append({**keys, "metric": None, "value": None})
+            rows.append({**keys, "metric": None, "kind": None, "value": None})
     return _frame(rows, "finished runs", root)
 
 
@@ -121,7 +126,8 @@ def load_history(results_dir: Path | str) -> pd.DataFrame:
     evaluation and entry of metrics.jsonl (losses included).
 
     Columns: suite, run_id, the grid's keys, seed, status ('unfinished' while a run trains),
-    step, wall_s (training seconds so far), metric, value.
+    step, wall_s (training seconds so far), metric, kind ('score', 'helper' as in
+    ``tidy_results``, 'other' for the trainer's losses), value.
     """
     root = Path(results_dir)
     rows = []
@@ -137,8 +143,8 @@ def load_history(results_dir: Path | str) -> pd.DataFrame:
             continue  # not what ganbench writes: no history of this run
         for e in evals:
             at = {**keys, "step": e.get("step"), "wall_s": e.get("wall_s")}
-            rows += [{**at, "metric": k, "value": v} for k, v in e.items()
-                     if k not in ("step", "wall_s")]
+            rows += [{**at, "metric": k, "kind": entry_kind(k), "value": v}
+                     for k, v in e.items() if k not in ("step", "wall_s")]
     return _frame(rows, "evaluations", root)
 
 
