@@ -111,11 +111,12 @@ def test_trainer_follows_the_papers_updates(tmp_path, objective, scheme, gamma):
 
 def test_dirac_suite_reproduces_the_papers_findings(tmp_path):
     suite = load_suite(SUITE)
-    # grid + weight clipping + EG/OGD on WGAN, three seeds each
-    assert len(suite.runs) == (3 * 2 * 5 + 2 + 2) * 3
+    # grid (3 objectives x 3 schemes x 6 regularizers) + instance noise's seeds 1 and 2 +
+    # weight clipping + 5 critic steps + consensus + EG/OGD on WGAN
+    assert len(suite.runs) == 3 * 3 * 6 + 2 * 3 * 3 + 3 + 4 + 2 + 2
     suite.runs = [r for r in suite.runs if r.seed == 0]
-    by = {(r.labels["objective"], r.labels["scheme"], r.labels["regularizer"].split("(")[0]): r
-          for r in suite.runs}
+    by = {(r.labels["objective"], r.labels["scheme"],
+           r.labels["regularizer"].replace("(weight=0.3)", "")): r for r in suite.runs}
 
     def final(objective, scheme, regularizer):
         r = by[(objective, scheme, regularizer)]

@@ -8,7 +8,8 @@ penalty samples).
 
 Sign convention: ganbench's critics output high values on real data, the paper's D is
 high on fake ones (its f(D(G(z))) + f(-D(x)) form), so psi here is minus the paper's psi;
-the dynamics are the mirror image in psi and every distance to the equilibrium is the same.
+the dynamics are the mirror image in psi. A start is mirrored too: the paper's (1, 1) is
+``theta: 1, psi: -1`` here (``psi: 1`` is the paper's (1, -1), a different trajectory).
 """
 
 from __future__ import annotations

@@ -125,6 +125,8 @@ def verdict_text(v: stats.Verdict, digits: int = 3) -> str:
         if not math.isfinite(v.p_value):
             return "inconclusive (untested)"
         return "inconclusive (not resolvable)"
+    if not math.isfinite(v.p_value):  # an exact value: decided by its tolerance, no test
+        return f"{v.verdict} (diff {v.diff:+.2g})"
     return f"{v.verdict} (p={v.p_value:.2g})"
 
 
@@ -300,8 +302,9 @@ def _verdict_legend(cells, level: float) -> list[str]:
             "block's margin (two one-sided Welch tests); differs = Welch's test rejects "
             "equality; inconclusive = neither, with the seeds that would decide it at 80% "
             "power (not resolvable: no seed count would); a bound (< x, > x): a one-sided "
-            "test that our mean is below / above it; a metric without a margin can only "
-            "differ; incomplete cells are untested"]
+            "test that our mean is below / above it; an exact value (exact, tol t): agrees "
+            "when every seed is within t of it, else differs; a metric without a margin can "
+            "only differ; incomplete cells are untested"]
 
 
 # --- rendering --------------------------------------------------------------------------------
@@ -429,7 +432,7 @@ CSV_COLUMNS = ["metric", "n", "N", "mean", "std", "ci_lo", "ci_hi", "top_group",
                "diverged", "failed", "missing", "no_value", "run_ci_lo", "run_ci_hi"]
 CSV_PUBLISHED = ["reference", "published_mean", "published_spread", "published_spread_kind",
                  "published_below", "published_above", "margin", "verdict", "p_value", "diff",
-                 "diff_lo", "diff_hi", "seeds_needed"]
+                 "diff_lo", "diff_hi", "seeds_needed", "published_tol"]
 
 
 def render_csv(t: Table, digits: int = 3) -> str:
@@ -472,7 +475,8 @@ def render_csv(t: Table, digits: int = 3) -> str:
                         "margin": (block.get("margins") or {}).get(m) if p else None,
                         "verdict": v and v.verdict, "p_value": v and num(v.p_value),
                         "diff": v and num(v.diff), "diff_lo": v and num(v.ci[0]),
-                        "diff_hi": v and num(v.ci[1]), "seeds_needed": v and v.seeds_needed})
+                        "diff_hi": v and num(v.ci[1]), "seeds_needed": v and v.seeds_needed,
+                        "published_tol": p and p.tol})
     cols = [*t.rows, *t.columns, *CSV_COLUMNS] + (CSV_PUBLISHED if has_pub else [])
     frame = pd.DataFrame.from_records(records, columns=cols)
     for c in ("reference", "top_group", "seeds_needed"):

@@ -201,7 +201,7 @@ def published_checks(refs: list[dict[str, Any]], rows: list[str], columns: list[
         for b, p in values:
             block = refs[b]
             value = stats.published_value(p.mean, p.pm, block["spread"], block.get("runs"),
-                                          p.below, p.above)
+                                          p.below, p.above, p.tol)
             out.setdefault((rk, ck, m), []).append(
                 PublishedCheck(b, value, (block.get("margins") or {}).get(m), p))
     return out, hidden

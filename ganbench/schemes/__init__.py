@@ -2,6 +2,7 @@
 
 from ganbench.schemes import (  # noqa: F401  (registers)
     alternating,
+    consensus,
     extragradient,
     optimistic,
     simultaneous,

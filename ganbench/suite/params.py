@@ -102,6 +102,11 @@ def resolve_plugin(kind: str, value: Any, path: str, problems: list,
         if key not in defaults:
             valid = ", ".join(defaults) or "(none)"
             problems.append((f"{path}.{key}", f"unknown parameter of {name!r}; valid: {valid}"))
+    # parameters added after runs were recorded (the plug-in's ``id_neutral`` meta) are left
+    # out at their default, so that the runs recorded before them keep their ids
+    for key in entry.meta.get("id_neutral", ()):
+        if key in params and key in defaults and params[key] == _plain(defaults[key]):
+            del params[key]
     ref = PluginRef(name, params)
     if len(problems) == n_before:
         try:  # the plug-in's own checks (ranges etc.), before anything runs

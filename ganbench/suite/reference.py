@@ -18,12 +18,15 @@ A suite that reproduces a paper's table carries that table's values::
             hq_fraction: 0.982                 # a bare number: no ±
             mode_kl: {mean: 0.45, pm: 0.09}
             dirac_distance: {below: 0.1}       # a claim as a bound; also {above: x}
+            mu: {exact: 1.2, tol: 1e-4}        # a computed truth and the tolerance it holds to
 
 ``references:`` is a list of such blocks (several tables reproduced by one suite).
 
 Each published value gets a verdict that a test decides (``results.claims`` with
 ``ganbench.util.stats``): agrees (equivalence within the block's ``margins:`` for that metric),
-differs, or inconclusive; a bound is tested one-sided. ``margins: {modes: 1.0}`` sits beside
+differs, or inconclusive; a bound is tested one-sided; an exact value (a deterministic truth,
+computed independently of ganbench) agrees when every seed lies within its ``tol`` and
+differs otherwise, with no test over seeds. ``margins: {modes: 1.0}`` sits beside
 ``spread:`` and ``runs:``; a metric without a margin can differ but never agree.
 """
 
@@ -43,7 +46,8 @@ SPREADS = {
     "ci95": "the half-width of a 95% confidence interval",
     "none": "not published",
 }
-VALUE_FORMS = ("a number, [mean, ±], {mean: m, pm: ±}, {below: x} or {above: x}")
+VALUE_FORMS = ("a number, [mean, ±], {mean: m, pm: ±}, {below: x}, {above: x} or "
+               "{exact: x, tol: t} (t > 0)")
 
 
 
@@ -87,12 +91,14 @@ class Reference(_Strict):
 
 @dataclass(frozen=True)
 class Published:
-    """One published value: a mean (with its ± or none), or a bound."""
+    """One published value: a mean (with its ± or none), a bound, or an exact value (the
+    mean with a tolerance ``tol``)."""
 
     mean: float | None = None
     pm: float | None = None
     below: float | None = None
     above: float | None = None
+    tol: float | None = None
 
     def text(self, digits: int | None = None) -> str:
         f = (lambda v: f"{v:g}") if digits is None else (lambda v: f"{v:.{digits}g}")
@@ -100,11 +106,13 @@ class Published:
             return f"< {f(self.below)}"
         if self.above is not None:
             return f"> {f(self.above)}"
+        if self.tol is not None:
+            return f"{f(self.mean)} (exact, tol {self.tol:g})"
         return f(self.mean) + (f" ± {f(self.pm)}" if self.pm is not None else "")
 
     def to_dict(self) -> dict[str, float]:
         return {k: v for k, v in (("mean", self.mean), ("pm", self.pm), ("below", self.below),
-                                  ("above", self.above)) if v is not None}
+                                  ("above", self.above), ("tol", self.tol)) if v is not None}
 
 
 def _number(v: Any) -> bool:
@@ -130,6 +138,10 @@ def parse_value(v: Any) -> Published | str:
             return Published(below=float(v["below"]))
         if keys == {"above"} and _number(v["above"]):
             return Published(above=float(v["above"]))
+        if keys == {"exact", "tol"} and _number(v["exact"]) and _number(v["tol"]):
+            if not v["tol"] > 0:
+                return f"tol must be > 0, got {v['tol']}"
+            return Published(mean=float(v["exact"]), tol=float(v["tol"]))
     return f"expected {VALUE_FORMS}, got {v!r}"
 
 
@@ -215,8 +227,8 @@ def check(refs: list[tuple[str, Reference]], rows: list[str], columns: list[str]
 
 
 def normalise(block: Reference) -> dict[str, Any]:
-    """A validated block as plain data (values as {mean, pm} / {below} / {above}), the
-    form the results record keeps and tables read."""
+    """A validated block as plain data (values as {mean, pm} / {below} / {above} /
+    {mean, tol}), the form the results record keeps and tables read."""
     d = block.model_dump()
     for cell in d["cells"]:
         cell["row"] = {k: label_text(v) for k, v in cell["row"].items()}

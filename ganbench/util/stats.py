@@ -11,7 +11,8 @@ tables, ``compare``, the rank table and adaptive seeds only format or act on the
   still leaves the group at most ``alpha`` of the time (uncorrected tests do not).
 * ``verdict``: ours against a published value: ``agrees`` (two one-sided tests within a
   declared margin), ``differs`` (Welch's test rejects equality) or ``inconclusive``, with
-  the seeds that would likely resolve it; a published bound is tested one-sided.
+  the seeds that would likely resolve it; a published bound is tested one-sided; an exact
+  value with a tolerance (a deterministic truth) agrees when every seed lies within it.
 * ``compare``: the difference of two rows' means, its interval, p-value and Hedges' g.
 * ``friedman``: mean ranks, the Friedman test and the Nemenyi critical difference.
 """
@@ -194,23 +195,28 @@ def top_group(samples: Sequence, direction: str, alpha: float = 0.05,
 @dataclass(frozen=True)
 class PublishedValue:
     """A published mean with the standard error of that mean (0: a constant) and the degrees
-    of freedom behind it (inf: treat as known); or a bound (``below`` / ``above``)."""
+    of freedom behind it (inf: treat as known); or a bound (``below`` / ``above``); or an
+    exact value ``mean`` with a tolerance ``tol`` (a computed truth, not a seed statistic)."""
 
     mean: float | None = None
     se: float = 0.0
     df: float = math.inf
     below: float | None = None
     above: float | None = None
+    tol: float | None = None
 
 
 def published_value(mean: float | None, pm: float | None, spread: str, runs: int | None,
-                    below: float | None = None, above: float | None = None) -> PublishedValue:
+                    below: float | None = None, above: float | None = None,
+                    tol: float | None = None) -> PublishedValue:
     """A reference block's value as a mean and its standard error.
 
     ``std`` over ``runs`` runs gives std/√runs with runs - 1 degrees of freedom (without
     ``runs``, the std itself, as if from one run: the conservative reading); ``sem`` is the
     standard error itself; ``ci95`` is the half-width of a t (or, without runs, normal)
-    interval; ``none`` or no ± is a constant."""
+    interval; ``none`` or no ± is a constant; ``tol`` makes ``mean`` an exact value."""
+    if tol is not None:
+        return PublishedValue(mean=mean, tol=tol)
     if below is not None or above is not None:
         return PublishedValue(below=below, above=above)
     if pm is None or spread == "none" or pm == 0:
@@ -288,6 +294,8 @@ def verdict(ours, pub: PublishedValue, margin: float | None = None,
     """Our values over seeds against one published value (see the module's docstring).
     ``resolve``: estimate the seeds that would decide an inconclusive verdict."""
     check_alpha(alpha)
+    if pub.tol is not None:
+        return exact_verdict(ours, pub.mean, pub.tol)
     n, mean, s = _moments(ours)
     if n < 2:
         return Verdict("inconclusive", mean - (pub.mean if pub.mean is not None else math.nan),
@@ -300,6 +308,24 @@ def verdict(ours, pub: PublishedValue, margin: float | None = None,
     why = "" if need else (f"not resolvable within {MAX_SEEDS} seeds at this effect"
                            + ("" if margin else " (no margin declared, so it cannot agree)"))
     return Verdict(v, diff, ci, p, need, why)
+
+
+def exact_verdict(ours, exact: float, tol: float) -> Verdict:
+    """Ours against an exact value: agrees when every seed's value lies within ``tol`` of
+    it, else differs. No test over seeds: the truth is computed, not sampled, so one seed
+    decides, and where randomness matters every seed must be inside the tolerance."""
+    v = np.asarray([] if ours is None else ours, dtype=float).ravel()
+    if not len(v):
+        return Verdict("inconclusive", math.nan, (math.nan, math.nan), math.nan, None,
+                       "no values")
+    if not np.all(np.isfinite(v)):  # a NaN is never within a tolerance
+        return Verdict("differs", math.nan, (math.nan, math.nan), math.nan, None,
+                       "a seed's value is not finite")
+    lo, hi = float(v.min()) - exact, float(v.max()) - exact
+    inside = bool(np.all(np.abs(v - exact) <= tol))
+    return Verdict("agrees" if inside else "differs", float(v.mean()) - exact, (lo, hi),
+                   math.nan, None, f"every seed within {tol:g}" if inside
+                   else f"a seed is {max(abs(lo), abs(hi)):.3g} away (tolerance {tol:g})")
 
 
 def resolve_power(n: int, diff: float, sd: float, pub: PublishedValue,
