@@ -46,6 +46,7 @@ from ganbench.metrics.features import (
 )
 from ganbench.metrics.registry import REGISTRY
 from ganbench.seeding import derive
+from ganbench.util.missing import note_missing
 
 _fake_dir: Path | None = None
 _last_prc: dict[tuple, dict[str, float]] = {}
@@ -91,7 +92,11 @@ class _Fidelity(Metric):
             try:
                 inception_weights(self.weights)
             except MetricError as exc:
-                return f"needs Inception-v3 weights: {exc}"
+                if not note_missing("Inception-v3 weights", str(exc)):  # a dry run goes on
+                    return f"needs Inception-v3 weights: {exc}"
+        if feats not in FEATURES:  # another registered extractor: its own checks
+            why = self.extractor(feats).applies(dataset)
+            return None if why is None else f"features {feats!r}: {why}"
         return None
 
     def compute(self, fake: Tensor, ctx: EvalContext, **flags) -> dict[str, float]:

@@ -37,13 +37,17 @@ def resolve_run(raw: dict[str, Any], path: str, problems: list,
             problems.append((_at(path, key), unknown_message("run key", key, RUN_KEYS)))
     built: dict = {}  # (kind, PluginRef) -> instance, built once for every check below
     refs = resolve_plugins(raw, path, problems, built)
-    out: dict[str, Any] = {key: None if ref is None else ref.to_config()
-                           for key, ref in refs.items()}
+    out: dict[str, Any] = {key: None if ref is None else
+                           [r.to_config() for r in ref] if isinstance(ref, list) else
+                           ref.to_config() for key, ref in refs.items()}
     check_packing(refs, path, problems)
     out.update(resolve_sections(raw, path, problems))
     out["seed"] = resolve_seed(raw, path, problems)
+    # an objective named but unknown is reported once: the model's rules, which would read
+    # it as absent ("name an objective"), are not run on it
+    unknown = refs.get("objective") is None and raw.get("objective") not in (None, "none")
     if out.get("evaluation") is not None and refs["dataset"] is not None:
-        resolve_evaluation(out, refs, path, problems, built)
+        resolve_evaluation(out, refs, path, problems, built, fit=not unknown)
     tr, ev = out.get("training"), out.get("evaluation")
     if tr and ev and ev["every"] > tr["iterations"]:
         if clamped is not None:
@@ -60,11 +64,15 @@ def resolve_plugins(raw: dict[str, Any], path: str, problems: list,
     """Run key -> the plug-in it names, checked (None: no regularizer, or no objective for a
     model without a critic); an objective preset brings its regularizer."""
     refs: dict[str, PluginRef | None] = {}
+    terms: list[PluginRef] | None = None  # a list of regularizers, when the run names one
     for key, kind in PLUGIN_KEYS.items():
         value = raw.get(key)
         refs[key] = None
         if key == "regularizer" and value == "none":
             continue  # explicitly none: no preset regularizer either
+        if key == "regularizer" and isinstance(value, list):
+            terms = resolve_terms(value, _at(path, key), problems, built)
+            continue
         if key == "objective" and value == "none":
             continue  # a model without a critic (VAE); the model's run_problems decide
         if value is None:
@@ -76,10 +84,35 @@ def resolve_plugins(raw: dict[str, Any], path: str, problems: list,
     obj = refs["objective"]
     if obj and raw.get("regularizer") is None:  # not given (or null): the preset's
         preset = registry("objectives").entry(obj.name).meta.get("regularizer")
-        if preset:
+        if isinstance(preset, list):  # several terms (r3gan: r1 + r2)
+            terms = resolve_terms(preset, f"{path}.objective", problems, built)
+        elif preset:
             refs["regularizer"] = resolve_plugin("regularizers", preset, f"{path}.objective",
                                                  problems, built)
+    if terms is not None:  # one term is the single form (and its run id)
+        refs["regularizer"] = terms[0] if len(terms) == 1 else terms or None
     return refs
+
+
+def resolve_terms(value: list, path: str, problems: list, built: dict) -> list[PluginRef]:
+    """A list of regularizers, each checked; a name given twice is an error (each term is
+    applied and reported under its name: give one term its summed weight)."""
+    if not value:
+        problems.append((path, "an empty list names no regularizer: write none"))
+        return []
+    out: list[PluginRef] = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(value):
+        ref = resolve_plugin("regularizers", item, f"{path}[{i}]", problems, built)
+        if ref is None:
+            continue
+        if ref.name in seen:
+            problems.append((f"{path}[{i}]", f"regularizer {ref.name!r} is named twice (also "
+                                             f"at [{seen[ref.name]}]); each term once"))
+            continue
+        seen[ref.name] = i
+        out.append(ref)
+    return out
 
 
 def resolve_sections(raw: dict[str, Any], path: str, problems: list) -> dict[str, Any]:
@@ -103,9 +136,10 @@ def resolve_seed(raw: dict[str, Any], path: str, problems: list) -> Any:
 
 
 def resolve_evaluation(out: dict[str, Any], refs: dict[str, PluginRef | None], path: str,
-                       problems: list, built: dict) -> None:
+                       problems: list, built: dict, fit: bool = True) -> None:
     """The metrics evaluated (the dataset's defaults when none are named), checked against
-    the dataset, the number of samples, the model's packing and its critic."""
+    the dataset, the number of samples, the model's packing and its critic (``fit``: the
+    model's own rules too)."""
     from ganbench.metrics.registry import run_metric_problems
 
     at = _at(path, "evaluation.metrics")
@@ -116,8 +150,9 @@ def resolve_evaluation(out: dict[str, Any], refs: dict[str, PluginRef | None], p
     packing = getattr(registry("models").get(model.name), "packing", None) if model else None
     problems += [(f"{at}[{i}]", msg) for i, msg in
                  run_metric_problems(out["evaluation"]["metrics"], packing)]
-    check_model_fit(instance("models", model, built), refs, out["evaluation"]["metrics"],
-                    path, problems)
+    if fit:
+        check_model_fit(instance("models", model, built), refs, out["evaluation"]["metrics"],
+                        path, problems)
 
 
 def resolve_metrics(dataset: PluginRef, given: list[Any] | None, path: str,
