@@ -117,7 +117,7 @@ def canonical(obj: Any) -> str:
 NOT_IN_RUN_ID = (("training", "checkpoint_every_s"),)
 # keys added after run ids were fixed: left out of the id at the value every earlier run had,
 # so that those ids stay as they were (a run with another value gets a new id)
-ID_DEFAULTS = {("training", "precision"): "fp32"}
+ID_DEFAULTS = {("training", "precision"): "fp32", ("training", "compile"): False}
 
 
 def _hashed(sec: str, key: str, value: Any) -> bool:

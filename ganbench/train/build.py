@@ -12,7 +12,7 @@ from torch import Tensor
 from ganbench.game import Game, MemberOptimizer, pack_code, partition
 from ganbench.seeding import MemberRandom, generator
 from ganbench.suite import RunSpec, canonical
-from ganbench.train.precision import autocast
+from ganbench.train.precision import autocast, compile_backend
 
 
 @dataclass
@@ -38,6 +38,11 @@ class Built:
     def precision(self) -> str:
         """The group's ``training.precision`` (one per group: it is in the ensemble key)."""
         return self.training.get("precision", "fp32")
+
+    @property
+    def compile_backend(self) -> str | None:
+        """The torch.compile backend of ``training.compile`` (None: not compiled)."""
+        return compile_backend(self.training.get("compile", False))
 
     def step(self) -> dict[str, Tensor]:
         """One training iteration of every member, in the group's precision (autocast of
@@ -83,6 +88,10 @@ def build(specs: list[RunSpec], device: torch.device) -> Built:
                 alive=torch.ones(len(specs), dtype=torch.bool, device=device),
                 packing=model.packing, num_codes=model.num_codes)
     game.project_critic("on_critic_init")  # WGAN clips the initial weights too
+    backend = compile_backend(cfg["training"].get("compile", False))
+    if backend is not None:  # in place: parameter names, checkpoints and slicing unchanged
+        G.compile(backend=backend)
+        D.compile(backend=backend)
     metrics = {m.name: m.create("metrics") for m in specs[0].metrics()}
     return Built(game, scheme, dataset, metrics, model, dict(cfg["training"]))
 
