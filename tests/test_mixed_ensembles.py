@@ -42,7 +42,15 @@ def mixed_suite(tiny_suite_dict, scheme="alternating"):
                      {"objective": "hinge", "optimizer.beta1": 0.0, "optimizer.beta2": 0.9,
                       "training.ema": 0.9, "seed": 5},
                      {"objective": "lsgan", "optimizer.lr_g": 3e-3, "training.ema": 0.5,
-                      "seed": 6}])
+                      "seed": 6}]
+                  # lists of terms (in both orders: each member draws in its own order),
+                  # a lazy penalty, and a list beside single terms of the same names
+                  + [{"objective": "nonsaturating", "regularizer": terms, "seed": 7 + i}
+                     for i, terms in enumerate([
+                         [{"name": "gp", "weight": 1.0}, {"name": "dragan", "weight": 2.0}],
+                         [{"name": "dragan", "weight": 2.0}, {"name": "gp", "weight": 1.0}],
+                         [{"name": "instance_noise", "std": 0.05}, {"name": "r1", "every": 2}],
+                         {"name": "r2", "weight": 1.0, "every": 3}])])
     return parse_suite(d)
 
 
@@ -55,8 +63,9 @@ def test_every_objective_and_regularizer_share_one_ensemble(tiny_suite_dict):
     from ganbench.suite import canonical
 
     assert len(game.objectives) == len({canonical(r.config["objective"]) for r in runs})
-    assert len(game.regularizers) == len({canonical(r.config["regularizer"]) for r in runs
-                                          if r.config["regularizer"] is not None})
+    # (a list's terms are parts of their own, one per position and term)
+    assert len(game.regularizers) == len({(i, canonical(t.to_config())) for r in runs
+                                          for i, t in enumerate(r.regularizers())})
     assert sorted(i for p in game.objectives for i in p.members) == list(range(len(runs)))
 
 

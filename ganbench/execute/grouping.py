@@ -31,17 +31,13 @@ def ensemble_key(spec: RunSpec) -> str:
     """Runs with equal keys can train as one ensemble."""
     arch, stateless = _architecture(canonical(spec.config["model"]),
                                     canonical(spec.config["dataset"]),
-                                    _name(spec.config["regularizer"]))
+                                    tuple(r.name for r in spec.regularizers()))
     drop = MEMBER_KEYS + (MIXABLE_KEYS if stateless else ())
     return f"{spec.group_key(drop)}-{arch}"
 
 
-def _name(ref) -> str | None:
-    return None if ref is None else ref["name"]
-
-
 @functools.lru_cache(maxsize=256)
-def _architecture(model_cfg: str, dataset_cfg: str, regularizer: str | None
+def _architecture(model_cfg: str, dataset_cfg: str, regularizers: tuple[str, ...]
                   ) -> tuple[str, bool]:
     """(fingerprint of the built networks' tensors, whether the critic has no buffers)."""
     import json
@@ -50,11 +46,10 @@ def _architecture(model_cfg: str, dataset_cfg: str, regularizer: str | None
 
     dataset = PluginRef.parse(json.loads(dataset_cfg)).create("datasets")
     model = PluginRef.parse(json.loads(model_cfg)).create("models")
-    model.regularizer = regularizer
     model.bind(dataset)
     with torch.random.fork_rng(devices=[]):
         G = model.generator(dataset.shape, [generator(0, "init")])
-        D = model.critic(dataset.shape, [generator(0, "init")])
+        D = model.build_critic(dataset.shape, [generator(0, "init")], regularizers)
     parts = [(prefix, k, tuple(v.shape), str(v.dtype), type(mod).__name__)
              for prefix, net in (("G", G), ("D", D))
              for mod_name, mod in net.named_modules()

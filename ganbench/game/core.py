@@ -50,6 +50,7 @@ class Part:
     members: list[int]
     idx: Tensor  # the members as a long tensor on the training device
     full: bool  # every member of the ensemble
+    name: str = ""  # the plug-in's registered name (a regularizer's, for its history key)
 
     def take(self, x: Tensor) -> Tensor:
         """The part's rows of a member-first tensor."""
@@ -104,6 +105,11 @@ class Game:
     alive: Tensor  # [E] bool: members that have not diverged
     packing: str | None = None  # see models/conditional.py
     num_codes: int = 0
+    #: critic updates so far (lazy regularization's phase; kept in checkpoints)
+    d_updates: int = field(default=0, init=False)
+    #: the last computed unweighted penalty of each regularizer, by name: [E], NaN for the
+    #: members without it (recorded in the history as ``penalty_<name>``)
+    penalties: dict[str, Tensor] = field(default_factory=dict, init=False)
     _real_g: Part | None = field(default=None, init=False)
     _reg_real_g: list[Part] = field(default_factory=list, init=False)
     _pos_real_g: dict[int, Tensor] = field(default_factory=dict, init=False)
@@ -230,13 +236,22 @@ class Game:
                                           for p in self.objectives], self.members)
         for part in self.regularizers:
             reg = part.plugin
-            if not reg.weight:
+            every = getattr(reg, "every", 1)
+            if not reg.weight or self.d_updates % every:  # lazy: every k-th update only
                 continue
             pen = reg.penalty(self._penalised(d_params, part), part.take(real),
                               part.take(fake), self._rand(part))
             if pen is not None:
-                loss = loss + _scatter([part], [reg.weight * pen], self.members)
+                loss = loss + _scatter([part], [reg.weight * every * pen], self.members)
+                self._record_penalty(part, pen)
         return loss
+
+    def _record_penalty(self, part: Part, pen: Tensor) -> None:
+        name = part.name or type(part.plugin).__name__.lower()
+        log = self.penalties.get(name)
+        if log is None:
+            log = torch.full((self.members,), float("nan"), device=pen.device)
+        self.penalties[name] = log.index_put((part.idx,), pen.detach().float())
 
     def g_loss(self, z: Tensor, real: Tensor | None = None, d_params: Params | None = None,
                g_params: Params | None = None) -> Tensor:
@@ -290,6 +305,7 @@ class Game:
     def step_d(self, grads: list[Tensor]) -> None:
         self.opt_d.step(grads, self.alive)
         self.project_critic("after_critic_step")
+        self.d_updates += 1
 
     def step_g(self, grads: list[Tensor]) -> None:
         self.opt_g.step(grads, self.alive)
@@ -317,7 +333,8 @@ class Game:
                 "opt_g": self.opt_g.member_state(i),
                 "opt_d": None if self.opt_d is None else self.opt_d.member_state(i),
                 "rng": {name: getattr(self, f"{name}_rng").gens[i].get_state()
-                        for name in RNG_STREAMS}}
+                        for name in RNG_STREAMS},
+                "d_updates": self.d_updates}
 
     def load_member_states(self, states: list[dict[str, Any]]) -> None:
         _load_stacked(self.G, [s["G"] for s in states])
@@ -327,6 +344,8 @@ class Game:
             self.opt_d.load_member_states([s["opt_d"] for s in states])
         for name in RNG_STREAMS:
             getattr(self, f"{name}_rng").set_state([s["rng"][name] for s in states])
+        # checkpoints from before lazy regularization have none (their runs had every = 1)
+        self.d_updates = int(states[0].get("d_updates", 0))
 
 
 RNG_STREAMS = ("data", "noise", "reg")

@@ -46,7 +46,6 @@ from ganbench.metrics.features import (
 )
 from ganbench.metrics.registry import REGISTRY
 from ganbench.seeding import derive
-from ganbench.util.missing import note_missing
 
 _fake_dir: Path | None = None
 _last_prc: dict[tuple, dict[str, float]] = {}
@@ -92,11 +91,7 @@ class _Fidelity(Metric):
             try:
                 inception_weights(self.weights)
             except MetricError as exc:
-                if not note_missing("Inception-v3 weights", str(exc)):  # a dry run goes on
-                    return f"needs Inception-v3 weights: {exc}"
-        if feats not in FEATURES:  # another registered extractor: its own checks
-            why = self.extractor(feats).applies(dataset)
-            return None if why is None else f"features {feats!r}: {why}"
+                return f"needs Inception-v3 weights: {exc}"
         return None
 
     def compute(self, fake: Tensor, ctx: EvalContext, **flags) -> dict[str, float]:

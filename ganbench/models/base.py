@@ -28,9 +28,11 @@ class Model:
     #: samples the critic reads per score: m for a PacGAN critic (``pack``), which maps
     #: [E, N, ...] to [E, N / m] scores; the trainer's batch_size must be a multiple of it
     samples_per_score: int = 1
-    #: the run's regularizer name, set by the trainer before building (a critic may pick
-    #: its normalisation by it: no batch norm under a per-sample gradient penalty)
-    regularizer: str | None = None
+    #: whether the critic is built for the run's regularizers (a critic may pick its
+    #: normalisation by them: no batch norm under a per-sample gradient penalty); its
+    #: ``critic`` then takes ``regularizers``, their names. The trainer and the grouping
+    #: build critics through ``build_critic``, which passes them only to such a model
+    reads_regularizers: bool = False
     #: the Game the trainer builds (how one iteration and sampling are done)
     game_class: type[Game] = Game
     #: whether the run plays a GAN game, so names an objective (False: a likelihood model,
@@ -61,3 +63,10 @@ class Model:
 
     def critic(self, shape: tuple[int, ...], gens: list[torch.Generator]) -> nn.Module:
         raise NotImplementedError
+
+    def build_critic(self, shape: tuple[int, ...], gens: list[torch.Generator],
+                     regularizers: tuple[str, ...] = ()) -> nn.Module:
+        """The critic of a run whose regularizers have these names."""
+        if self.reads_regularizers:
+            return self.critic(shape, gens, regularizers=tuple(regularizers))
+        return self.critic(shape, gens)

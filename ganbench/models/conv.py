@@ -222,13 +222,14 @@ class DCGANCritic(nn.Module):
         return out
 
 
-def resolve_critic_norm(critic_norm: str, regularizer: str | None) -> str:
+def resolve_critic_norm(critic_norm: str, regularizers: str | tuple[str, ...] | None) -> str:
     """'auto': batch norm as in DCGAN, except layer norm when the run has a gradient
-    penalty (batch norm makes each output depend on the whole batch, which the
-    per-sample penalty does not expect; Gulrajani et al. 2017)."""
+    penalty among its regularizers (batch norm makes each output depend on the whole
+    batch, which the per-sample penalty does not expect; Gulrajani et al. 2017)."""
     if critic_norm != "auto":
         return critic_norm
-    return "layer" if regularizer in GRADIENT_PENALTIES else "batch"
+    names = (regularizers,) if isinstance(regularizers, str) else tuple(regularizers or ())
+    return "layer" if GRADIENT_PENALTIES & set(names) else "batch"
 
 
 @REGISTRY.register(
@@ -240,12 +241,14 @@ def resolve_critic_norm(critic_norm: str, regularizer: str | None) -> str:
 class DCGAN(Model):
     """``width``: channels of the generator's last hidden map and the critic's first (the
     others double per stage; DCGAN used 64 at 64 px). ``critic_norm``: none | batch | layer
-    | spectral | auto: batch norm as in DCGAN, layer norm when the run's regularizer (set
-    by the trainer as ``self.regularizer``) is a per-sample gradient penalty. ``pack``
+    | spectral | auto: batch norm as in DCGAN, layer norm when one of the run's
+    regularizers (given to ``critic``: ``reads_regularizers``) is a per-sample gradient
+    penalty. ``pack``
     (PacGAN, Lin et al. 2018): the critic scores packs of m images stacked along the
     channel axis (m * C input channels), batch_size / m packs per batch (see models/mlp.py)."""
 
     num_classes = 0  # conditioning classes (the conditional variant sets them in bind)
+    reads_regularizers = True  # critic_norm "auto" depends on them
 
     def __init__(self, latent_dim: int = 100, width: int = 64, critic_width: int = 0,
                  critic_norm: str = "auto", generator_norm: str = "batch", pack: int = 1):
@@ -277,8 +280,8 @@ class DCGAN(Model):
         return DCGANGenerator(gens, self.latent_dim, self._image_shape(shape), self.width,
                               self.generator_norm, self.num_classes)
 
-    def critic(self, shape, gens):
-        norm = resolve_critic_norm(self.critic_norm, self.regularizer)
+    def critic(self, shape, gens, regularizers: tuple[str, ...] = ()):
+        norm = resolve_critic_norm(self.critic_norm, regularizers)
         c, h, w = self._image_shape(shape)
         net = DCGANCritic(gens, (c * self.pack, h, w), self.critic_width, norm, self.num_classes)
         return net if self.pack == 1 else PacCritic(net, self.pack)
@@ -332,8 +335,8 @@ class ConditionalDCGAN(DCGAN):
     def generator(self, shape, gens):
         return PackedGenerator(super().generator(shape, gens), self.latent_dim)
 
-    def critic(self, shape, gens):
-        return PackedCritic(super().critic(shape, gens), self._image_shape(shape))
+    def critic(self, shape, gens, regularizers: tuple[str, ...] = ()):
+        return PackedCritic(super().critic(shape, gens, regularizers), self._image_shape(shape))
 
     def unpack(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Packed samples [..., C*H*W + K] -> (images [..., C, H, W], label index [...])."""

@@ -9,6 +9,13 @@ critic is built (before its first step), and ``after_critic_step(params)`` after
 its updates (weight clipping does both). The trainer multiplies the penalty by the regularizer's
 ``weight``; every regularizer takes ``weight`` (unused by those without a penalty).
 
+A run may name several regularizers (a list: R3GAN's R1 + R2); each is applied to the
+critic's loss and its penalty recorded in the history as ``penalty_<name>``. Lazy
+regularization (Karras et al. 2020, StyleGAN2): a penalty with ``every: k`` is computed on
+every k-th critic update only (the first included), with its weight multiplied by k, so
+that its expected contribution per step is unchanged. ``every`` is left out of run ids at
+its default 1 (``id_neutral``), so runs recorded before it keep theirs.
+
 Registered: ``weight_clip`` (WGAN), ``gp`` (WGAN-GP, two-sided at interpolates),
 ``gp_one_sided`` (WGAN-LP), ``r1`` / ``r2`` (zero-centred on real / fake; the penalty is
 1/2 E||grad||^2, so ``weight`` is Mescheder et al.'s gamma, twice GAN_stability's
@@ -35,6 +42,9 @@ class Regularizer:
     """Base class; every hook has a neutral default, so a subclass overrides what it uses."""
 
     weight: float = 0.0
+    #: lazy regularization: the penalty applies on every ``every``-th critic update only,
+    #: weighted ``weight * every`` there (StyleGAN2)
+    every: int = 1
 
     def penalty(self, critic: Critic, real: Tensor, fake: Tensor, rand: Rand) -> Tensor | None:
         return None
@@ -94,6 +104,8 @@ def per_sample(x: Tensor) -> tuple[int, ...]:
 
 ARJOVSKY = "Arjovsky, Chintala & Bottou 2017, Wasserstein GAN (ICML)"
 GULRAJANI = "Gulrajani et al. 2017, Improved Training of Wasserstein GANs (NeurIPS)"
+# penalties' parameters left out of run ids at their default (added after runs were recorded)
+LAZY = ("every",)
 MESCHEDER = "Mescheder, Geiger & Nowozin 2018, Which Training Methods for GANs do actually Converge? (ICML)"
 
 
@@ -128,8 +140,12 @@ class _GradientNormPenalty(Regularizer, ABC):
 
     name = ""
 
-    def __init__(self, weight: float = 10.0):
+    def __init__(self, weight: float = 10.0, every: int = 1):
         self.weight = _weight(weight, self.name)
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every (critic updates between penalties, lazy "
+                             f"regularization) must be an integer >= 1, got {every!r}")
+        self.every = every
 
     @abstractmethod
     def points(self, real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
@@ -151,7 +167,7 @@ def interpolate(real: Tensor, fake: Tensor, rand: Rand) -> Tensor:
 
 
 @REGISTRY.register(
-    "gp",
+    "gp", id_neutral=LAZY,
     description="WGAN-GP: two-sided (||grad C|| - 1)^2 at random real-fake interpolates (weight 10)",
     reference=GULRAJANI,
 )
@@ -166,7 +182,7 @@ class GradientPenalty(_GradientNormPenalty):
 
 
 @REGISTRY.register(
-    "gp_one_sided",
+    "gp_one_sided", id_neutral=LAZY,
     description="WGAN-LP: one-sided max(0, ||grad C|| - 1)^2 at random real-fake interpolates (weight 10)",
     reference="Petzka, Fischer & Lukovnikov 2018, On the regularization of Wasserstein GANs (ICLR)",
 )
@@ -181,7 +197,7 @@ class OneSidedGradientPenalty(_GradientNormPenalty):
 
 
 @REGISTRY.register(
-    "r1",
+    "r1", id_neutral=LAZY,
     description="R1: zero-centred 1/2 ||grad C||^2 on real data; weight = the paper's gamma (10; GAN_stability's reg_param is gamma/2)",
     reference=MESCHEDER,
 )
@@ -201,7 +217,7 @@ class R1(_GradientNormPenalty):
 
 
 @REGISTRY.register(
-    "r2",
+    "r2", id_neutral=LAZY,
     description="R2: zero-centred 1/2 ||grad C||^2 on generated data; weight = the paper's gamma (10; GAN_stability's reg_param is gamma/2)",
     reference=MESCHEDER,
 )
@@ -213,7 +229,7 @@ class R2(R1):
 
 
 @REGISTRY.register(
-    "dragan",
+    "dragan", id_neutral=LAZY,
     description="DRAGAN: (||grad C|| - 1)^2 at x + alpha*0.5*std(x)*U[0,1), alpha ~ U[0,1) per sample (weight 10)",
     reference="Kodali et al. 2017, On Convergence and Stability of GANs (arXiv:1705.07215)",
 )

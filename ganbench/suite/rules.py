@@ -21,7 +21,9 @@ def check_model_fit(model: Any, refs: dict[str, PluginRef | None], metrics: list
     if model is None:
         return
     ref = refs["model"]
-    for key, msg in model.run_problems(refs.get("objective"), refs.get("regularizer"),
+    reg = refs.get("regularizer")  # a list of terms: the model judges the first
+    for key, msg in model.run_problems(refs.get("objective"),
+                                       reg[0] if isinstance(reg, list) else reg,
                                        refs.get("scheme")):
         problems.append((_at(path, key), f"model {ref.name!r}: {msg}"))
     if model.critic_on_samples:

@@ -47,6 +47,8 @@ def evaluate(session: Session, losses: dict[str, Tensor]) -> None:
     alive = game.alive.cpu().tolist()
     packed, fake = generated(session)
     loss_now = {k: v.detach().float().cpu().tolist() for k, v in losses.items()}
+    # each regularizer's last penalty, for the members that have it (NaN: the others)
+    penalty = {f"penalty_{k}": v.cpu().tolist() for k, v in game.penalties.items()}
     live = [i for i, a in enumerate(alive) if a]
     contexts = {i: _context(session, i, packed) for i in live}
     values: dict[int, dict[str, float]] = {i: {} for i in live}
@@ -66,7 +68,9 @@ def evaluate(session: Session, losses: dict[str, Tensor]) -> None:
     for i in live:
         session.final[i] = values[i]
         session.rows[i].append({"step": session.step, "wall_s": round(session.train_s, 4),
-                                **{k: loss_now[k][i] for k in loss_now}, **values[i]})
+                                **{k: loss_now[k][i] for k in loss_now},
+                                **{k: v[i] for k, v in penalty.items() if v[i] == v[i]},
+                                **values[i]})
         session.dirs[i].write_metrics(session.rows[i])
 
 
