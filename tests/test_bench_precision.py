@@ -130,3 +130,12 @@ def test_run_bench_rows_per_precision():
         ("fp32", 1), ("fp32", 2), ("bf16", 1), ("bf16", 2)]
     assert "precision" in res.render()
     assert bench_runs(members=1)[0].config["training"]["precision"] == "fp32"
+
+
+def test_bench_compiles_when_asked_and_refuses_cudagraphs_on_the_cpu():
+    tiny = {"name": "mlp", "latent_dim": 4, "width": 8, "depth": 1}
+    res = run_bench(members=[1], steps=1, warmup=0, device="cpu", batch_size=8, model=tiny,
+                    compile="eager")
+    assert res.setup["compile"] == "compile=eager" and res.rows[0].ensemble_s > 0
+    with pytest.raises(ValueError, match="cudagraphs needs a GPU"):
+        run_bench(members=[1], steps=1, device="cpu", model=tiny, compile="cudagraphs")

@@ -34,6 +34,9 @@ def test_run_rerun_and_table(tmp_path, capsys):
     assert md.splitlines()[0] == "**smoke: mean [95% interval] over seeds**"  # the title, then the table
     assert md.splitlines()[2].startswith("| objective | scheme | ring / modes")
     assert main(["table", str(res / "smoke"), "--format", "csv"]) == 0
+    csv = capsys.readouterr().out  # plain: pandas.read_csv reads it as it is
+    assert csv.startswith("objective,scheme,dataset,metric,n,N,mean,std,ci_lo,")
+    assert main(["table", str(res / "smoke"), "--format", "csv", "--legend"]) == 0
     csv = capsys.readouterr().out
     assert csv.startswith("# smoke") and "\nobjective,scheme,dataset,metric,n,N,mean,std,ci_lo," in csv
     assert main(["table", str(res / "smoke"), "--format", "latex"]) == 0

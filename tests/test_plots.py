@@ -82,15 +82,23 @@ def rgb(c) -> tuple[int, int, int]:
 
 
 def texts_inside(fig) -> list[str]:
-    """What is drawn outside the figure (a cut title or label): empty when nothing. The
-    figure's tight box covers every drawn artist (tick labels only of the ticks shown)."""
+    """What is drawn outside the figure (a cut title, label or legend): empty when nothing.
+    Each top-level artist's tight box covers what it draws (the tick labels only of the
+    ticks shown)."""
     fig.canvas.draw()
     r = fig.canvas.get_renderer()
-    tight = fig.get_tightbbox(r)  # inches
-    w, h = fig.get_size_inches()
-    eps = 1 / fig.dpi
-    inside = tight.x0 >= -eps and tight.y0 >= -eps and tight.x1 <= w + eps and tight.y1 <= h + eps
-    return [] if inside else [f"drawn over {tight.bounds} in a {w:.2f} x {h:.2f} in figure"]
+    box, eps = fig.bbox, 1.0  # display pixels
+    out = []
+    for a in [*fig.axes, *fig.legends, *fig.texts]:
+        if not a.get_visible():
+            continue
+        e = a.get_tightbbox(r)
+        if e is None:
+            continue
+        if e.x0 < box.x0 - eps or e.y0 < box.y0 - eps or e.x1 > box.x1 + eps or e.y1 > box.y1 + eps:
+            what = a.get_title() if hasattr(a, "get_title") and not hasattr(a, "get_texts") else type(a).__name__
+            out.append(f"{type(a).__name__} {what!r} drawn over {e.bounds} in {box.bounds}")
+    return out
 
 
 def test_samples_grid_rows_by_datasets_with_headings(fake_results, tmp_path):

@@ -148,3 +148,64 @@ def test_bf16_grouped_members_equal_their_runs_alone(tmp_path, tiny_suite_dict):
 
     assert len(group_runs(runs)) == 1
     check_members_equal_runs_alone(tmp_path, runs)
+
+
+# --- training.compile -------------------------------------------------------------------------
+
+
+def _compile_runs(compile_, reg="none", scheme="alternating"):
+    d = {"base": {"model": {"name": "mlp", "latent_dim": 4, "width": 16, "depth": 1},
+                  "training": {"batch_size": 16, "compile": compile_}, "scheme": scheme,
+                  "evaluation": {"metrics": []}, "regularizer": reg},
+         "grid": {"seed": [0, 1]}}
+    return parse_suite(d).runs
+
+
+def test_compile_is_out_of_run_ids_unless_set():
+    off, on = _compile_runs(False), _compile_runs("eager")
+    cfg = copy.deepcopy(off[0].config)
+    del cfg["training"]["compile"]
+    assert run_id(cfg) == off[0].run_id != on[0].run_id
+
+
+@pytest.mark.parametrize("backend, reg", [("eager", "r1"), ("aot_eager", "none")])
+def test_a_compiled_step_trains_as_the_plain_one(backend, reg):
+    plain, compiled = build(_compile_runs(False, reg), CPU), build(_compile_runs(backend, reg), CPU)
+    assert compiled.compile_backend == backend and plain.compile_backend is None
+    # the modules keep their parameter names (checkpoints, member slicing)
+    assert [n for n, _ in compiled.game.D.named_parameters()] == \
+        [n for n, _ in plain.game.D.named_parameters()]
+    for _ in range(3):
+        plain.step()
+        compiled.step()
+    for a, b in zip(plain.game.g_params + plain.game.d_params,
+                    compiled.game.g_params + compiled.game.d_params):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend, reg, scheme, says", [
+    ("cudagraphs", "none", "alternating", "needs a GPU"),
+    (True, "r1", "alternating", "gradient penalty"),
+    ("aot_eager", "gp", "alternating", "differentiates twice"),
+    ("inductor", "none", {"name": "unrolled", "k": 2}, "unrolled"),
+])
+def test_compile_refuses_what_it_cannot_run(backend, reg, scheme, says):
+    with pytest.raises(ValueError, match=says):
+        prec.check_compile([r.config for r in _compile_runs(backend, reg, scheme)], CPU)
+
+
+def test_compile_allows_eager_with_penalties_and_inductor_without():
+    prec.check_compile([r.config for r in _compile_runs("eager", "r1")], CPU)
+    prec.check_compile([r.config for r in _compile_runs(True, "instance_noise")], CPU)
+
+
+def test_compile_cudagraphs_on_cpu_exits_2_and_writes_nothing(tmp_path, tiny_suite_dict, capsys):
+    import yaml
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({**tiny_suite_dict, "name": "s"}))
+    out = tmp_path / "results"
+    assert main(["run", str(path), "--results", str(out), "--device", "cpu",
+                 "--set", "training.compile=cudagraphs"]) == 2
+    assert "cudagraphs needs a GPU" in capsys.readouterr().err
+    assert not out.exists() or not any(out.rglob("*"))

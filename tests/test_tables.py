@@ -133,7 +133,8 @@ def test_entries_without_a_direction_are_never_marked_best():
 @pytest.mark.parametrize("fmt", tables.FORMATS)
 def test_every_format_has_title_and_legend(df, fmt):
     out = render(df, ["objective"], ["dataset"], ["modes", "mode_kl"], fmt=fmt,
-                 title="Modes & KL: 100% of seeds", expected=expected(df), warn=None)
+                 title="Modes & KL: 100% of seeds", expected=expected(df), warn=None,
+                 legend=fmt == "csv")  # CSV carries them only when asked
     title = latex_escape("Modes & KL: 100% of seeds") if fmt == "latex" else "Modes & KL: 100% of seeds"
     assert title in out
     # the legend: what the numbers are, how best is marked, which mode definition is shown
@@ -171,10 +172,15 @@ def test_latex_with_two_column_axes_has_two_header_levels():
 
 
 def test_csv_is_long_and_numeric(df):
+    exp = expected(df, extra=[("minimax", "grid", 1)])
     out = render(df, ["objective"], ["dataset"], ["modes", "mode_kl"], fmt="csv",
-                 expected=expected(df, extra=[("minimax", "grid", 1)]), warn=None)
-    assert out.startswith("# t: mean [95% interval] over seeds\n")
-    frame = pd.read_csv(io.StringIO(out), comment="#")
+                 expected=exp, warn=None)
+    frame = pd.read_csv(io.StringIO(out))  # plain: read as it is, no comment lines
+    with_legend = render(df, ["objective"], ["dataset"], ["modes", "mode_kl"], fmt="csv",
+                         expected=exp, warn=None, legend=True)
+    assert with_legend.startswith("# t: mean [95% interval] over seeds\n")
+    assert "# *" not in with_legend and "top_group = 1" in with_legend
+    pd.testing.assert_frame_equal(pd.read_csv(io.StringIO(with_legend), comment="#"), frame)
     assert list(frame.columns[:3]) == ["objective", "dataset", "metric"]
     for col in ("mean", "std", "ci_lo", "ci_hi", "top_group", "top_p"):
         assert pd.api.types.is_float_dtype(frame[col])  # empty where untested

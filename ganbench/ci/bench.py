@@ -112,10 +112,13 @@ def time_steps(built, steps: int, warmup: int, device: torch.device) -> float:
     return time.perf_counter() - t0
 
 
-def with_precision(spec: RunSpec, precision: str) -> RunSpec:
-    """The run in another ``training.precision``."""
-    return replace(spec, config={**spec.config, "training": {**spec.config["training"],
-                                                             "precision": precision}})
+def with_precision(spec: RunSpec, precision: str, compile: bool | str | None = None
+                   ) -> RunSpec:
+    """The run in another ``training.precision`` (and ``training.compile`` when given)."""
+    training = {**spec.config["training"], "precision": precision}
+    if compile is not None:
+        training["compile"] = compile
+    return replace(spec, config={**spec.config, "training": training})
 
 
 def bench_runs(dataset: Any = "ring", model: Any = None, objective: Any = "nonsaturating",
@@ -133,17 +136,19 @@ def bench_runs(dataset: Any = "ring", model: Any = None, objective: Any = "nonsa
 def run_bench(dataset: Any = "ring", model: Any = None, objective: Any = "nonsaturating",
               scheme: Any = "alternating", members: list[int] | tuple[int, ...] = (1, 4, 16, 64),
               steps: int = 50, warmup: int = 5, batch_size: int | None = None,
-              device: str = "auto", precisions: list[str] | tuple[str, ...] = ("fp32",)
-              ) -> BenchResult:
+              device: str = "auto", precisions: list[str] | tuple[str, ...] = ("fp32",),
+              compile: bool | str | None = None) -> BenchResult:
     if not members or min(members) < 1:
         raise ValueError(f"--members: expected ensemble sizes >= 1, got {list(members)}")
     if steps < 1 or warmup < 0:
         raise ValueError(f"expected --steps >= 1 and --warmup >= 0, got {steps} and {warmup}")
     dev = resolve_device(device)
-    from ganbench.train.precision import check_precisions
+    from ganbench.train.precision import check_compile, check_precisions
 
     check_precisions(precisions, dev)  # refuses what the device cannot run
-    runs = bench_runs(dataset, model, objective, scheme, max(members), batch_size)
+    runs = [with_precision(r, "fp32", compile) for r in
+            bench_runs(dataset, model, objective, scheme, max(members), batch_size)]
+    check_compile([r.config for r in runs], dev)
     cfg = runs[0].config
     given = {"dataset": dataset, "model": model or headline_setup()[0], "objective": objective,
              "scheme": scheme}
@@ -152,8 +157,10 @@ def run_bench(dataset: Any = "ring", model: Any = None, objective: Any = "nonsat
         threads=torch.get_num_threads(),
         setup={k: label(v) for k, v in given.items()},
         batch_size=cfg["training"]["batch_size"], steps=steps, warmup=warmup)
+    if compile is not None:
+        result.setup["compile"] = f"compile={compile}"
     for p, E in ((p, E) for p in dict.fromkeys(precisions) for E in members):
-        runs_p = [with_precision(r, p) for r in runs]
+        runs_p = [with_precision(r, p) for r in runs]  # compile kept from runs
         loop_s = 0.0
         for spec in runs_p[:E]:  # E separate groups of one, one after another
             loop_s += time_steps(build([spec], dev), steps, warmup, dev)

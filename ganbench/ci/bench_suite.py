@@ -159,7 +159,8 @@ def evaluations_per_run(spec: RunSpec) -> int:
 
 def bench_suite(suite: Suite, steps: int = 20, warmup: int = 3, device: str = "auto",
                 max_group: int = 64, precisions: list[str] | tuple[str, ...] = ("fp32",),
-                evaluation: bool = False) -> SuiteBenchResult:
+                evaluation: bool = False, compile: bool | str | None = None
+                ) -> SuiteBenchResult:
     if steps < 1 or warmup < 0:
         raise ValueError(f"expected --steps >= 1 and --warmup >= 0, got {steps} and {warmup}")
     precisions = list(dict.fromkeys(precisions))
@@ -168,9 +169,10 @@ def bench_suite(suite: Suite, steps: int = 20, warmup: int = 3, device: str = "a
         raise ValueError(f"--precision: expected some of {', '.join(PRECISIONS)}, got "
                          f"{', '.join(map(repr, bad)) or 'none'}")
     dev = resolve_device(device)
-    from ganbench.train.precision import check_precisions
+    from ganbench.train.precision import check_compile, check_precisions
 
     check_precisions(precisions, dev)  # refuses what the device cannot run
+    check_compile([with_precision(r, "fp32", compile).config for r in suite.runs], dev)
     result = SuiteBenchResult(suite=suite.name, device=str(dev), device_name=device_name(dev),
                               torch=torch.__version__, threads=torch.get_num_threads(),
                               steps=steps, warmup=warmup, max_group=max_group,
@@ -178,13 +180,13 @@ def bench_suite(suite: Suite, steps: int = 20, warmup: int = 3, device: str = "a
     for group in group_runs(suite.runs, max_group):
         by: dict[str, dict[str, float]] = {}
         for p in precisions:
-            runs = [with_precision(r, p) for r in group]
+            runs = [with_precision(r, p, compile) for r in group]
             built = build(runs, dev)
             s = time_steps(built, steps, warmup, dev)
             cost = step_cost(built, dev)
             by[p] = {"s": s, "flops": cost.flops, "attainable_s": cost.attainable_s,
                      "step_s": s / steps, "products": cost.calls, "shapes": cost.shapes}
-        first = [with_precision(r, precisions[0]) for r in group]
+        first = [with_precision(r, precisions[0], compile) for r in group]
         alone = sum(time_steps(build([r], dev), steps, warmup, dev) for r in first)
         labels = ", ".join(sorted({f"{k}={v}" for r in group for k, v in r.labels.items()
                                    if k not in ("seed",)}))[:120]

@@ -28,7 +28,7 @@ def cmd_bench(a: argparse.Namespace) -> int:
         suite = load_suite(a.suite)
         res = bench_suite(suite, steps=a.steps, warmup=a.warmup, device=a.device,
                           max_group=a.max_group, precisions=a.precision or ["fp32", "bf16"],
-                          evaluation=not a.no_eval)
+                          evaluation=not a.no_eval, compile=_compile(a.compile))
         print(json.dumps(res.to_dict(), indent=2) if a.json else res.render())
         if a.profile:
             from ganbench.ci.bench_suite import profile_largest_group
@@ -40,9 +40,14 @@ def cmd_bench(a: argparse.Namespace) -> int:
                              objective=_plugin(a.objective), scheme=_plugin(a.scheme),
                              members=a.members, steps=a.steps,
                              warmup=a.warmup, batch_size=a.batch_size, device=a.device,
-                             precisions=a.precision or ["fp32"])
+                             precisions=a.precision or ["fp32"], compile=_compile(a.compile))
     print(json.dumps(result.to_dict(), indent=2) if a.json else result.render())
     return 0
+
+
+def _compile(text: str | None) -> bool | str | None:
+    """--compile BACKEND as training.compile takes it (None: as the suite says)."""
+    return None if text is None else {"off": False, "on": True}.get(text, text)
 
 
 def _plugin(text: str | None):
@@ -92,4 +97,8 @@ def add_parser(sub) -> None:
     be.add_argument("--profile", type=cli.bounded(int, 0, 10**5), default=0, metavar="STEPS",
                     help="with --suite: profile STEPS steps of the largest ensemble in each "
                     "precision (torch.profiler, per op, on stderr)")
+    be.add_argument("--compile", choices=["off", "on", "inductor", "cudagraphs", "aot_eager",
+                                          "eager"], default=None,
+                    help="training.compile for every timed run (on = inductor; cudagraphs: "
+                    "GPU only); default: as the suite says, off for the plain bench")
     be.add_argument("--json", action="store_true")

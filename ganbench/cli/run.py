@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ def add_parser(sub) -> None:
     r = sub.add_parser("run", help="train every run of a suite and print its table")
     r.add_argument("suite", help="suite YAML file")
     r.add_argument("--dry-run", action="store_true", help="list the runs; train nothing")
-    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", type=_key_value,
                    help="change a suite value without editing the file (repeatable): a dotted "
                         "path into base (e.g. training.iterations=500) or into another "
                         "section (grid.seed=[0]); the value is YAML")
@@ -52,6 +53,15 @@ def add_parser(sub) -> None:
                         "seeds.max, else 10)")
 
 
+def _key_value(text: str) -> str:
+    """A --set option is one word KEY=VALUE (argparse says 'argument --set: ...')."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no '=': write KEY=VALUE as one word, e.g. --set "
+            f"{text or 'training.iterations'}=100 (not --set KEY VALUE)")
+    return text
+
+
 @cli.verb("run")
 def cmd_run(a: argparse.Namespace) -> int:
     from ganbench.execute import Interrupted, plan, run_suite
@@ -59,17 +69,24 @@ def cmd_run(a: argparse.Namespace) -> int:
     from ganbench.results.pooling import check_suite_table
     from ganbench.suite import load_suite
     from ganbench.util.lock import LockedError
+    from ganbench.util.missing import missing_files_noted
 
-    s = load_suite(a.suite, overrides=a.set, until_resolved=a.until_resolved,
-                   max_seeds=a.max_seeds)
-    check_suite_table(s)  # a table that pools configurations: refused before training
-    root = Path(a.results)
-    if s.overrides:  # its own experiment, apart from the plain suite's results
-        print(f"{s.name}: {s.name.rpartition('+')[0]} with "
-              + " ".join(f"--set {o}" for o in s.overrides) + f"; results in {root / s.name}")
+    # a dry run reads no data or weights: absent files are said, not an error
+    with missing_files_noted() if a.dry_run else contextlib.nullcontext([]) as missing:
+        s = load_suite(a.suite, overrides=a.set, until_resolved=a.until_resolved,
+                       max_seeds=a.max_seeds)
+        check_suite_table(s)  # a table that pools configurations: refused before training
+        root = Path(a.results)
+        if s.overrides:  # its own experiment, apart from the plain suite's results
+            print(f"{s.name}: {s.name.rpartition('+')[0]} with "
+                  + " ".join(f"--set {o}" for o in s.overrides)
+                  + f"; results in {root / s.name}")
+        if a.dry_run:
+            print(report.dry_run_listing(s, root, plan(s.runs, root),
+                                         plan(s.pool, root) if s.pool else None))
     if a.dry_run:
-        print(report.dry_run_listing(s, root, plan(s.runs, root),
-                                     plan(s.pool, root) if s.pool else None))
+        if missing:
+            print(report.missing_data_lines(missing))
         return 0
     kwargs = dict(device=a.device or s.spec.device, vectorize=a.vectorize,
                   max_group=a.max_group, executor=a.executor, jobs=a.jobs,

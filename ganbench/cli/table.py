@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
                    help="average each cell over runs that differ in these settings too (by "
                         "default a cell whose runs differ in anything but the rows, columns "
                         "and seed is refused); the legend says so")
+    t.add_argument("--legend", action="store_true",
+                   help="with --format csv: the title and legend first, as '#' lines (read "
+                        "with pandas.read_csv(path, comment='#')); without it the CSV is plain")
     t.add_argument("--ranks", action="store_true",
                    help="print the rank table instead: each row's mean rank over the table's "
                         "ranked cells, Friedman's test and Nemenyi's critical difference")
@@ -39,5 +42,5 @@ def cmd_table(a: argparse.Namespace) -> int:
         return 0
     print(report.suite_table(Path(a.results_dir), fmt=a.format, rows=a.rows,
                              columns=a.columns, metrics=a.metrics, alpha=a.alpha,
-                             pool=a.pool), end="")
+                             pool=a.pool, legend=a.legend), end="")
     return 0

@@ -20,6 +20,7 @@ from ganbench.data import download, formats
 from ganbench.data.base import Dataset
 from ganbench.data.registry import REGISTRY
 from ganbench.seeding import generator as seeded
+from ganbench.util.missing import note_missing
 
 SPLITS = ("train", "test")
 Raw = dict[str, tuple[Tensor, Tensor]]  # split -> (uint8 images [N, C, H, W], labels [N])
@@ -162,7 +163,9 @@ class FileDataset(ImageDataset):
     def check_files(self) -> None:
         """Fail at creation when files are absent, before any suite runs."""
         missing = self.missing_files()
-        if missing:
+        if missing and not note_missing(self.name, (
+                f"{missing} in {self.folder}; fetch with: "
+                f"{download.download_hint(self.name, self.folder)}")):
             raise _missing(self.name, self.folder, missing)
 
     def missing_files(self) -> str:

@@ -24,7 +24,7 @@ from ganbench.execute.progress import Progress, resolve_mode
 from ganbench.results import RunDir, remove_stale_temporaries, write_suite_record
 from ganbench.suite import Suite
 from ganbench.train import resolve_device
-from ganbench.train.precision import check_precisions
+from ganbench.train.precision import check_compile, check_precisions
 from ganbench.util import warn
 from ganbench.util.containment import check_name, refuse_links
 from ganbench.util.lock import suite_lock
@@ -89,6 +89,7 @@ def run_suite(suite: Suite, root: Path, device: str = "auto", vectorize: str = "
         for text in check_precisions({r.config["training"].get("precision", "fp32")
                                       for r in suite.runs}, resolve_device(device)):
             warn(text)
+        check_compile([r.config for r in suite.runs], resolve_device(device))
     check_name(suite.name, f"{suite.source}: suite name")
     refuse_links(Path(root), suite.name)
     cluster = _join_ray(executor, address, device)

@@ -124,6 +124,15 @@ def _left_out_note(fig, left_out: dict[str, str]) -> None:
         fig.supxlabel(left_out_text(fig, left_out), fontsize=6, color="0.25")
 
 
+def fit_lines(lines: list[str], width_in: float, points: float = 6.0) -> str:
+    """Lines wrapped (at commas and spaces) to ``width_in`` inches of ``points``-size text,
+    so that a title is never wider than its panel."""
+    import textwrap
+
+    chars = max(12, int(width_in * 72 / (points * 0.6)))  # ~0.6 em per character
+    return "\n".join(w for line in lines for w in textwrap.wrap(line, chars, break_on_hyphens=False))
+
+
 # --- the range of a metric -------------------------------------------------------------------------
 
 
@@ -631,7 +640,7 @@ def dirac_figure(data: SuiteData, lim: float = 2.5):
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
         ax.set_aspect("equal")
-        ax.set_title("\n".join(f"{a}={v}" for a, v in zip(axes_, p)), fontsize=6)
+        ax.set_title(fit_lines([f"{a}={v}" for a, v in zip(axes_, p)], 1.9), fontsize=6)
     for ax in axes[-1, :]:
         ax.set_xlabel("theta")
     for ax in axes[:, 0]:

@@ -102,7 +102,13 @@ def cd_diagram(t: RankTable, ax=None):
 
     k = len(t.rows)
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 1.2 + 0.28 * k))
+        # the row labels sit left and right of the axis: the figure is as wide as the axis
+        # plus the longest label on each side, so that none is cut
+        label = max(len(f"{r} (0.00)") for r in t.rows) * 8 * 0.6 / 72 + 0.15  # inches at 8 pt
+        core = max(4.0, 0.6 * k)
+        width, height = core + 2 * label, 1.2 + 0.28 * k
+        fig = plt.figure(figsize=(width, height))
+        ax = fig.add_axes((label / width, 0.02, core / width, 0.96))
     order = sorted(range(k), key=lambda i: t.mean_rank[i])
     ax.set_xlim(0.5, max(k, 2) + 0.5)
     ax.set_ylim(-(math.ceil(k / 2) + 1), 1.6)

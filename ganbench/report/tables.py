@@ -314,16 +314,21 @@ def render(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: list[
            fmt: str = "text", digits: int = 3, title: str | None = None,
            expected: list[dict[str, Any]] | None = None,
            references: list[dict[str, Any]] | None = None,
-           warn: Callable[[str], None] | None = util.warn, **tests: Any) -> str:
-    """``tests``: build_table's alpha, correction, interval and looks."""
+           warn: Callable[[str], None] | None = util.warn, legend: bool = False,
+           **tests: Any) -> str:
+    """``tests``: build_table's alpha, correction, interval, looks, pool and notes;
+    ``legend``: the CSV with its title and legend as leading '#' lines (other formats
+    always carry them)."""
     if fmt not in FORMATS:
         raise ValueError(unknown_message("format", fmt, list(FORMATS)))
     t = build_table(df, rows, columns, metrics, expected, references, title, **tests)
     for w in t.warnings:
         if warn is not None:
             warn(w)
-    return {"text": render_text, "markdown": render_markdown, "latex": render_latex,
-            "csv": render_csv}[fmt](t, digits)
+    if fmt == "csv":
+        return render_csv(t, digits, legend=legend)
+    return {"text": render_text, "markdown": render_markdown, "latex": render_latex}[fmt](
+        t, digits)
 
 
 def _body(t: Table, digits: int) -> tuple[list[str], list[list[tuple[str, bool]]]]:
@@ -351,6 +356,11 @@ def _body(t: Table, digits: int) -> tuple[list[str], list[list[tuple[str, bool]]
 
 def _legend_lines(t: Table, best: str) -> list[str]:
     return [line.replace(BEST, best) for line in t.legend]
+
+
+def legend_lines(t: Table, fmt: str) -> list[str]:
+    """The legend as a format marks the top group (``csv``: the top_group column)."""
+    return _legend_lines(t, {"csv": "top_group = 1", "text": "*"}.get(fmt, "bold"))
 
 
 def render_text(t: Table, digits: int = 3) -> str:
@@ -435,9 +445,10 @@ CSV_PUBLISHED = ["reference", "published_mean", "published_spread", "published_s
                  "diff_lo", "diff_hi", "seeds_needed", "published_tol"]
 
 
-def render_csv(t: Table, digits: int = 3) -> str:
-    """Long and numeric: one line per (row, column, metric[, published value]); the title
-    and legend as leading '#' lines (pandas.read_csv(path, comment='#')). ``ci_lo`` /
+def render_csv(t: Table, digits: int = 3, legend: bool = False) -> str:
+    """Long and numeric: one line per (row, column, metric[, published value]), plain, so
+    that ``pandas.read_csv(path)`` reads it as it is; with ``legend`` the title and legend
+    come first as '#' lines (then ``pandas.read_csv(path, comment='#')``). ``ci_lo`` /
     ``ci_hi``: the interval of the mean; ``top_group``: 1 / 0, empty where untested;
     ``run_ci_lo`` / ``run_ci_hi``: the metric's own per-run interval, averaged."""
     has_pub = bool(t.references)
@@ -483,7 +494,8 @@ def render_csv(t: Table, digits: int = 3) -> str:
         if c in frame:
             frame[c] = frame[c].astype("Int64")
     buf = io.StringIO()
-    buf.write("".join(f"# {line}\n" for line in [t.title, *_legend_lines(t, "top_group = 1")]))
+    if legend:
+        buf.write("".join(f"# {line}\n" for line in [t.title, *legend_lines(t, "csv")]))
     frame.to_csv(buf, index=False, lineterminator="\n")
     return buf.getvalue()
 

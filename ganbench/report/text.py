@@ -38,6 +38,14 @@ def dry_run_listing(s: Suite, root: Path, p: Any, pool: Any = None) -> str:
     return "\n".join(lines)
 
 
+def missing_data_lines(missing: list[dict[str, str]]) -> str:
+    """What a dry run says of absent files (``util.missing.missing_files_noted``)."""
+    lines = [f"missing files: the runs above need {len(missing)} thing(s) this machine "
+             "lacks; the dry run planned without them, a run would refuse:"]
+    lines += [f"  {m['name']}: {m['text']}" for m in missing]
+    return "\n".join(lines)
+
+
 def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
     return (f"{s.name}: {out['runs']} runs — {out['skipped']} already finished, "
             f"{out['done']} done, {out['diverged']} diverged, {out['failed']} failed "
@@ -46,11 +54,13 @@ def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
 
 def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = None,
                 columns: list[str] | None = None, metrics: list[str] | None = None,
-                alpha: float | None = None, pool: list[str] | None = None) -> str:
+                alpha: float | None = None, pool: list[str] | None = None,
+                legend: bool = False) -> str:
+    """``legend``: CSV with its title and legend as leading '#' lines (else plain)."""
     from ganbench.report.tables import render
 
     return render(*_table_inputs(results_dir, rows, columns, metrics), fmt=fmt,
-                  pool=tuple(pool or ()), **_recorded(results_dir, alpha))
+                  pool=tuple(pool or ()), legend=legend, **_recorded(results_dir, alpha))
 
 
 def suite_ranks(results_dir: Path, rows: list[str] | None = None,

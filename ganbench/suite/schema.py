@@ -61,6 +61,9 @@ class TrainingCfg(_Strict):
     # autocast of the players' passes (ganbench.train.precision); master weights, optimiser
     # state, EMA and evaluation stay fp32. In run ids only when not fp32 (ID_DEFAULTS)
     precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # torch.compile of the players (true: inductor; cudagraphs: CUDA graphs, GPU only; eager:
+    # tracing without code generation). In run ids only when set (ID_DEFAULTS)
+    compile: bool | Literal["inductor", "cudagraphs", "aot_eager", "eager"] = False
 
 
 class EvaluationCfg(_Strict):

@@ -93,3 +93,48 @@ def check_precisions(precisions: Iterable[str], device: torch.device) -> list[st
                 f"measured {slow:.1f}x slower than in fp32 here; the runs are correct but "
                 f"slow (fp32 is the fast choice on this machine)"]
     return []
+
+
+# --- compiling the players (training.compile) ---------------------------------------------------
+
+# AOT autograd (every backend but eager) cannot differentiate a compiled graph twice
+DOUBLE_BACKWARD_SCHEMES = ("unrolled",)
+
+
+def compile_backend(value: bool | str) -> str | None:
+    """``training.compile`` -> a torch.compile backend (True: inductor), or None."""
+    if value is False or value is None:
+        return None
+    return "inductor" if value is True else str(value)
+
+
+def _has_penalty(reg: dict | list | None) -> bool:
+    """Whether a run's regularizer term(s) add a penalty (each of ganbench's penalties
+    differentiates the critic with respect to its inputs: a second differentiation)."""
+    from ganbench.objectives.regularizers import Regularizer
+    from ganbench.registry import registry
+
+    terms = [] if reg is None else reg if isinstance(reg, list) else [reg]
+    return any(registry("regularizers").get(t["name"]).penalty is not Regularizer.penalty
+               for t in terms)
+
+
+def check_compile(configs: Iterable[dict], device: torch.device) -> None:
+    """Refuse (ValueError) what ``training.compile`` cannot run: CUDA graphs off a GPU, and
+    an AOT backend where a step differentiates twice (penalties, unrolled look-aheads)."""
+    for cfg in configs:
+        backend = compile_backend(cfg["training"].get("compile", False))
+        if backend is None:
+            continue
+        if backend == "cudagraphs" and device.type != "cuda":
+            raise ValueError(f"training.compile: cudagraphs needs a GPU; the device is "
+                             f"{device.type}")
+        if backend == "eager":
+            continue
+        scheme = cfg["scheme"]["name"]
+        if scheme in DOUBLE_BACKWARD_SCHEMES or _has_penalty(cfg.get("regularizer")):
+            what = f"scheme {scheme!r}" if scheme in DOUBLE_BACKWARD_SCHEMES else \
+                "a gradient penalty"
+            raise ValueError(f"training.compile: {backend} cannot train a run with {what}: "
+                             "its step differentiates twice, which torch.compile's AOT "
+                             "autograd does not support; use compile: false (or eager)")
