@@ -14,6 +14,7 @@ PACKAGE = Path(__file__).parents[1] / "ganbench"
 FLOORS = {
     "registry": 0, "seeding": 0, "util": 0,
     "game": 1, "objectives": 1, "data": 1, "models": 1, "schemes": 1, "metrics": 1,
+    "features": 1,
     "suite": 2,
     "results": 3,
     "train": 4,

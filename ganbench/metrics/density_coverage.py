@@ -14,8 +14,9 @@ nearest other real sample, B_i the open ball of radius r_i around X_i:
   N - 1 + M neighbours are all real, so E[coverage] = 1 - prod_{j=1..k} (N-j)/(N+M-j)
   exactly (1 - 2^-k when M = N -> infinity, the paper's limit; ``expected_coverage``).
 
-Features: ``raw`` (the samples as flat vectors, any dimension: the 2-D mixtures directly)
-or ``classifier`` (the penultimate layer of the dataset's classifier, as ``fid`` uses it).
+Features: any registered feature extractor (``ganbench.features``): ``raw`` by default (the
+samples as flat vectors, any dimension: the 2-D mixtures directly), ``classifier`` (the
+dataset classifier's penultimate layer), ``inception``, ``dinov2_vitl14``, ``clip_vitb32``.
 Distances are Euclidean, in float64, computed in blocks so that memory stays O(N * block).
 """
 
@@ -32,7 +33,6 @@ from ganbench.metrics.registry import REGISTRY
 
 REF = ("Naeem, Oh, Uh, Choi & Yoo 2020, Reliable Fidelity and Diversity Metrics for "
        "Generative Models (ICML)")
-FEATURES = ("raw", "classifier")
 BLOCK = 1024  # rows of a distance block: 1024 x 10^4 float64 is 80 MB
 
 
@@ -71,32 +71,26 @@ class _DensityCoverage(Metric):
     def __init__(self, k: int = 5, features: str = "raw"):
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be an integer >= 1, got {k!r}")
-        if features not in FEATURES:
-            raise ValueError(f"features must be one of {', '.join(FEATURES)}, got {features!r}")
+        from ganbench.registry import registry, unknown_message
+
+        # through the registry (it imports ganbench.features): the extractors read metrics'
+        # classifiers, so metrics import no extractor module
+        extractors = registry("features")
+        if features not in extractors:
+            raise ValueError(unknown_message("feature extractor", str(features),
+                                             extractors.names()))
         self.k, self.features = k, features
+        self.extractor = extractors.create(features)
         self.min_samples = k + 1  # an instance's own floor: k neighbours need k + 1 samples
 
     def applies(self, dataset) -> str | None:
-        if self.features == "classifier" and (dataset is None or not dataset.num_classes):
-            return "needs a dataset with labels for its classifier features"
-        return None
+        why = self.extractor.applies(dataset)
+        return None if why is None else f"features {self.features!r}: {why}"
 
     def values(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:
-        real, gen = flat_pair(ctx.real, fake)
-        if self.features == "classifier":
-            from ganbench.metrics.classifiers import dataset_classifier
-
-            if ctx.dataset is None or not ctx.dataset.num_classes:
-                raise MetricError("classifier features need a dataset with labels")
-            dev = torch.device(ctx.device)
-            net = dataset_classifier(ctx.dataset, cache_dir=ctx.cache_dir, device=dev)
-            with torch.no_grad():
-                was = net.training
-                net.eval()
-                real, gen = (net.features(x.float().to(dev)).double().cpu()
-                             for x in (ctx.real, fake))
-                net.train(was)
-        return density_coverage(real, gen, self.k)
+        flat_pair(ctx.real, fake)  # shapes agree, finite
+        return density_coverage(self.extractor.extract(ctx.real, ctx),
+                                self.extractor.extract(fake, ctx), self.k)
 
 
 @REGISTRY.register("density", description="mean number of real k-NN balls a generated "

@@ -1,5 +1,8 @@
 """FID, KID and precision/recall, computed by torch-fidelity's ``calculate_metrics`` on
-features from ``metrics/features.py`` (``raw``, ``classifier`` or ``inception``).
+features from ``metrics/features.py`` (``raw``, ``classifier`` or ``inception``, through
+torch-fidelity's own extractors and caches) or from any other registered feature extractor
+(``ganbench.features``: ``dinov2_vitl14``, ``clip_vitb32``, a plug-in), whose features
+torch-fidelity then reads through the identity extractor.
 
 ``features="auto"`` means ``raw`` for vector data and ``inception`` for images. Features of
 the real samples are cached on disk by torch-fidelity under <cache>/fidelity, named by a
@@ -72,10 +75,23 @@ class _Fidelity(Metric):
     """Shared plumbing: choose the extractor, prepare inputs, call calculate_metrics."""
 
     def __init__(self, features: str = "auto", inception_weights: str = ""):
-        if features not in FEATURES:
-            raise ValueError(f"features must be one of {', '.join(FEATURES)}, got {features!r}")
+        from ganbench.registry import registry, unknown_message
+
+        # through the registry (it imports ganbench.features): the extractors read metrics'
+        # classifiers, so metrics import no extractor module
+        extractors = registry("features")
+        if features != "auto" and features not in extractors:
+            raise ValueError(unknown_message("feature extractor", str(features),
+                                             ["auto", *extractors.names()]))
         self.features = features
         self.weights = inception_weights
+
+    @staticmethod
+    def extractor(name: str):
+        """A registered feature extractor (``ganbench.features``)."""
+        from ganbench.registry import registry
+
+        return registry("features").create(name)
 
     def _resolve(self, dataset, ndim: int | None = None) -> str:
         if self.features != "auto":
@@ -107,6 +123,11 @@ class _Fidelity(Metric):
         dev = torch.device(ctx.device)
         n = min(real.shape[0], fake.shape[0])
         kw = _settings(ctx, n, flags)
+        if feats not in FEATURES:  # a registered extractor: its features are the input
+            ext = self.extractor(feats)
+            kw.update(feature_extractor=RAW_NAME, cache=False, batch_size=max(n, 1))
+            return calculate_metrics(input1=Samples(ext.extract(fake, ctx)),
+                                     input2=Samples(ext.extract(real, ctx)), **kw)
         if feats == "raw":
             kw.update(feature_extractor=RAW_NAME, cache=False, batch_size=max(n, 1))
             x_real, x_fake, ident = real, fake, ""

@@ -75,7 +75,17 @@ class RunSpec:
         if key not in PLUGIN_KEYS:
             raise KeyError(unknown_message("plug-in key", key, list(PLUGIN_KEYS)))
         value = self.config.get(key)
+        if isinstance(value, list):
+            raise ValueError(f"run key {key!r} holds {len(value)} terms: read them with "
+                             f"RunSpec.regularizers()")
         return None if value is None else PluginRef.parse(value)
+
+    def regularizers(self) -> list[PluginRef]:
+        """The run's regularizer terms, in order (none, one, or the list it names)."""
+        value = self.config.get("regularizer")
+        if value is None:
+            return []
+        return [PluginRef.parse(v) for v in (value if isinstance(value, list) else [value])]
 
     def create(self, key: str) -> Any:
         """A fresh instance of the plug-in a run key names (None for no regularizer)."""
@@ -156,6 +166,8 @@ def label(value: Any) -> str:
     """Short text for a grid value: 'unrolled(k=5)', 'ring', '0.0001'."""
     if value is None:
         return "none"
+    if isinstance(value, list) and value:  # regularizer terms: 'r1(weight=1)+r2(weight=1)'
+        return "+".join(label(v) for v in value)
     ref = PluginRef.parse(value) if isinstance(value, dict) else None
     if ref is not None:
         return ref.label()

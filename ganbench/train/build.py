@@ -64,22 +64,22 @@ def build(specs: list[RunSpec], device: torch.device) -> Built:
     dataset = specs[0].create("dataset")
     model = specs[0].create("model")
     scheme = specs[0].create("scheme")
-    model.regularizer = None if cfg["regularizer"] is None else cfg["regularizer"]["name"]
     model.bind(dataset)
     init = [generator(s, "init") for s in seeds]
     G = model.generator(dataset.shape, init).to(device)
-    D = model.critic(dataset.shape, init).to(device)
+    # the members' critics have one architecture (the grouping compares them as built)
+    D = model.build_critic(dataset.shape, init,
+                           tuple(r.name for r in specs[0].regularizers())).to(device)
     opts = [s.config["optimizer"] for s in specs]
     common = dict(kind=cfg["optimizer"]["name"], **getattr(scheme, "optimizer_options", {}),
                   **{k: [o[k] for o in opts] for k in ("beta1", "beta2", "momentum")})
     opt_g = MemberOptimizer(list(G.parameters()), [o["lr_g"] for o in opts], **common)
     d_params = list(D.parameters())  # none for a model without a critic (the VAE)
     opt_d = MemberOptimizer(d_params, [o["lr_d"] for o in opts], **common) if d_params else None
-    keyed = {k: [canonical(s.config[k]) for s in specs] for k in ("objective", "regularizer")}
-    objectives = _instances(specs, "objective", keyed["objective"])
-    regularizers = _instances(specs, "regularizer", keyed["regularizer"])
-    game = model.game_class(G=G, D=D, objectives=partition(objectives, keyed["objective"], device),
-                regularizers=partition(regularizers, keyed["regularizer"], device),
+    keyed = [canonical(s.config["objective"]) for s in specs]
+    objectives = _instances(specs, "objective", keyed)
+    game = model.game_class(G=G, D=D, objectives=partition(objectives, keyed, device),
+                regularizers=regularizer_parts(specs, device),
                 opt_g=opt_g, opt_d=opt_d,
                 dataset=dataset, data_rng=MemberRandom(seeds, "data", device),
                 noise_rng=MemberRandom(seeds, "noise", device),
@@ -94,6 +94,25 @@ def build(specs: list[RunSpec], device: torch.device) -> Built:
         D.compile(backend=backend)
     metrics = {m.name: m.create("metrics") for m in specs[0].metrics()}
     return Built(game, scheme, dataset, metrics, model, dict(cfg["training"]))
+
+
+def regularizer_parts(specs: list[RunSpec], device: torch.device) -> list:
+    """The members' regularizer terms as game parts: one per distinct (position in the
+    member's list, term), ordered by position, so that each member's terms act, and draw
+    from its random stream, in its own order, as when it trains alone."""
+    terms = [s.regularizers() for s in specs]
+    made: dict[str, Any] = {}
+    parts = []
+    for pos in range(max((len(t) for t in terms), default=0)):
+        keys = [f"{pos}:{canonical(t[pos].to_config())}" if pos < len(t) else "" for t in terms]
+        for k, t in zip(keys, terms):
+            if pos < len(t) and k not in made:
+                made[k] = t[pos].create("regularizers")
+        plugins = [made.get(k) for k in keys]
+        for part in partition(plugins, keys, device):
+            part.name = terms[part.members[0]][pos].name
+            parts.append(part)
+    return parts
 
 
 def _instances(specs: list[RunSpec], run_key: str, keys: list[str]) -> list[Any]:
