@@ -1,6 +1,8 @@
 """Figures (`ganbench plot KIND`): drawn from results written directly through the results
 helpers (no training), so that a suite of many rows costs nothing."""
 
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -290,3 +292,17 @@ def test_samples_of_images_are_mosaics(tmp_path):
     for ax in shown:
         (image,) = ax.images
         assert image.get_array().shape == (32, 32)  # 4 x 4 digits of 8 x 8
+
+
+def test_one_runs_samples_as_a_png(fake_results, tmp_path):
+    data = SuiteData.load(fake_results)
+    rid = data.done["run_id"].iloc[0]
+    im = Image.open(io.BytesIO(figures.run_samples_png(data, rid)))
+    assert im.format == "PNG" and min(im.size) > 300
+    assert (np.asarray(im.convert("L")) < 200).mean() > 0.01  # ink: points and rings
+    # a run without samples.npz has no picture
+    (fake_results / rid / "samples.npz").rename(tmp_path / "moved.npz")
+    try:
+        assert figures.run_samples_png(data, rid) is None
+    finally:
+        (tmp_path / "moved.npz").rename(fake_results / rid / "samples.npz")

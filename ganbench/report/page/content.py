@@ -135,8 +135,9 @@ def _figures(data: SuiteData, say) -> tuple[list[Figure], list[str]]:
     ranks = suite_ranks(data.results_dir)
     if ranks.ranked:
         add("ranks", "mean ranks across the table (critical-difference diagram)",
-            "Each row's mean rank over the table's ranked cells (1 = best); rows joined by a "
-            "bar are not separated by Nemenyi's test. " + " ".join(
+            f"Each row ({' / '.join(data.rows)}) by its mean rank over the table's ranked "
+            "cells (1 = best); rows joined by a bar are not separated by Nemenyi's test. "
+            + " ".join(
                 line.strip() for line in ranks.lines()[len(ranks.rows) + 1:]),
             lambda: cd_diagram(ranks).figure)
     else:
