@@ -36,6 +36,15 @@ def cmd_bench(a: argparse.Namespace) -> int:
             print(profile_largest_group(suite, res, a.profile), file=sys.stderr)
         return 0
 
+    if a.lazy:  # lazy regularization's throughput (ci/bench_lazy.py)
+        from ganbench.ci.bench_lazy import lazy_bench
+
+        res = lazy_bench(a.lazy, members=max(a.members), steps=a.steps, warmup=a.warmup,
+                         device=a.device, dataset=_plugin(a.dataset), model=_plugin(a.model),
+                         objective=_plugin(a.objective), scheme=_plugin(a.scheme),
+                         batch_size=a.batch_size)
+        print(json.dumps(res.to_dict(), indent=2) if a.json else res.render())
+        return 0
     result = bench.run_bench(dataset=_plugin(a.dataset), model=_plugin(a.model),
                              objective=_plugin(a.objective), scheme=_plugin(a.scheme),
                              members=a.members, steps=a.steps,
@@ -101,4 +110,8 @@ def add_parser(sub) -> None:
                                           "eager"], default=None,
                     help="training.compile for every timed run (on = inductor; cudagraphs: "
                     "GPU only); default: as the suite says, off for the plain bench")
+    be.add_argument("--lazy", type=cli.bounded(int, 1, 10**6), nargs="+", default=None,
+                    metavar="K", help="lazy regularization: steps/s of one ensemble of the "
+                    "largest --members with r1 every K critic updates, against every update "
+                    "and no penalty")
     be.add_argument("--json", action="store_true")
