@@ -73,6 +73,11 @@ def test_bf16_without_native_support_warns_with_the_measured_slowdown(monkeypatc
         prec.check_precisions({"fp16"}, CPU)
 
 
+def test_fp16_is_refused_on_every_path_to_a_step():
+    with pytest.raises(ValueError, match="loss scaling"):
+        prec.autocast("fp16", CPU)
+
+
 def test_the_measured_slowdown_is_a_timing_ratio():
     slow = prec.bf16_slowdown("cpu")
     assert slow > 0 and slow == prec.bf16_slowdown("cpu")  # measured once per process

@@ -34,6 +34,9 @@ def autocast(precision: str, device: torch.device):
                          f"got {precision!r}")
     if precision == "fp32":
         return contextlib.nullcontext()
+    if precision == "fp16":  # every path refuses it (run_suite does before writing anything)
+        raise ValueError("training.precision: fp16 needs loss scaling, which the step does "
+                         "not have yet; use bf16 or fp32")
     # no cast cache: a step updates the weights in place inside this context, and a cached
     # low-precision copy would let later passes of the same step read the old weights
     return torch.autocast(device_type=device.type, dtype=DTYPES[precision], cache_enabled=False)
