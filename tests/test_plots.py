@@ -200,6 +200,8 @@ def test_metric_range_is_declared(fake_results):
     ring = DATASETS.create("ring")
     assert figures.metric_range("modes", ring) == (0.0, 8.0)
     assert figures.metric_range("hq_fraction", ring) == (0.0, 1.0)
+    assert figures.metric_range("mode_kl", ring) == (0.0, None)  # a KL: bounded below only
+    assert figures.metric_range("modes", DATASETS.create("grid")) == (0.0, 25.0)
     assert figures.metric_range("fid") == (None, None)
     assert figures.metric_range("d_loss") == (None, None)
 

@@ -151,10 +151,7 @@ def metric_range(metric: str, dataset=None) -> tuple[float | None, float | None]
                   if e.name == metric), None)
     if entry is None:
         return None, None
-    if hasattr(entry, "value_range"):
-        lo, hi = entry.value_range()
-    else:  # entries that predate declared bounds: the unit's range
-        lo, hi = {"fraction": (0.0, 1.0), "modes": (0.0, "modes")}.get(entry.unit, (None, None))
+    lo, hi = entry.value_range()  # the range results.verify holds values to
     return lo, _n_modes(dataset) if hi == "modes" else hi
 
 
