@@ -219,8 +219,10 @@ def test_checkpoint_every_flag(tmp_path, tiny_suite_dict, capsys):
     f = tmp_path / "tiny.yaml"
     f.write_text(yaml.safe_dump(tiny_suite_dict))
     args = ["run", str(f), "--results", str(tmp_path / "r"), "--no-progress"]
-    assert main([*args, "--checkpoint-every", "-1"]) == 2
-    assert "checkpoint interval must be >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse's usage error, before anything runs
+        main([*args, "--checkpoint-every", "-1"])
+    assert exc.value.code == 2
+    assert "--checkpoint-every: -1 is outside [0, 86400]" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
     assert main([*args, "--checkpoint-every", "0.5"]) == 0
     spec = yaml.safe_load(next((tmp_path / "r" / "tiny").glob("*/spec.yaml")).read_text())

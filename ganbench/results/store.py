@@ -7,13 +7,14 @@ clean-up of temporaries that killed writes left.
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from ganbench.results.verify import STATUSES, inspect_run, spec_digest
+from ganbench.results.verify import SEALED_FILES, STATUSES, inspect_run, seal, spec_digest
 from ganbench.util.atomic import TEMPORARY, atomic_write_bytes, dumps
 from ganbench.util.containment import check_name, refuse_links
 from ganbench.util.strict_json import read as read_json
@@ -69,13 +70,19 @@ class RunDir:
         self._write(self.checkpoint_path.name, data)
 
     def write_summary(self, summary: dict[str, Any]) -> None:
-        """Write the summary, naming its run and the digest of the spec.yaml written
-        before it (write_spec first): what ties it to this run (``results.verify``)."""
+        """Write the summary (last: the run's other files are written before it), naming
+        its run, the digest of its spec.yaml and of the metrics.jsonl and samples.npz beside
+        it, and sealed with a digest of its own content: what ties it and them to this run
+        (``results.verify``)."""
         if summary.get("status") not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
         spec = self.path / "spec.yaml"
+        files = {name: spec_digest((self.path / name).read_bytes()) for name in SEALED_FILES
+                 if (self.path / name).is_file()}
         stamped = {**summary, "run_id": self.run_id,
-                   "spec_digest": spec_digest(spec.read_bytes()) if spec.is_file() else None}
+                   "spec_digest": spec_digest(spec.read_bytes()) if spec.is_file() else None,
+                   "files": files}
+        stamped = seal(json.loads(dumps(stamped)))  # as read back: plain JSON values
         # the summary marks a run finished: make it durable
         self._write(self.summary_path.name, dumps(stamped, indent=2).encode(), durable=True)
 

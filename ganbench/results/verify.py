@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import math
 import zipfile
 from dataclasses import dataclass
@@ -73,8 +74,25 @@ def _read_json(p: Path) -> tuple[Any, str]:
 
 
 def spec_digest(data: bytes) -> str:
-    """The digest a summary names of the spec.yaml beside it (of the file's bytes)."""
+    """The digest a summary names of the spec.yaml beside it (of the file's bytes), and of
+    its other files (``SEALED_FILES``)."""
     return hashlib.sha256(data).hexdigest()
+
+
+# the files of a run whose digests its summary holds ("files"), where they exist
+SEALED_FILES = ("metrics.jsonl", "samples.npz")
+
+
+def _content_digest(summary: dict[str, Any]) -> str:
+    body = {k: v for k, v in summary.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"),
+                                     ensure_ascii=True).encode()).hexdigest()
+
+
+def seal(summary: dict[str, Any]) -> dict[str, Any]:
+    """The summary with ``digest``, the digest of the rest of its content: a bit flip that
+    leaves valid JSON (0.296 -> 0.297) is found, not counted."""
+    return {**summary, "digest": _content_digest(summary)}
 
 
 # libyaml's safe loader where present: the pure-Python one takes ~25 ms per spec.yaml,
@@ -126,10 +144,9 @@ def _spec_problem(spec: Any, folder: Path) -> str:
     return ""
 
 
-def _summary_problem(summary: Any, spec: dict[str, Any], folder: Path, spec_bytes: bytes
-                     ) -> str:
-    if not isinstance(summary, dict):
-        return f"summary.json is not a mapping (got {type(summary).__name__})"
+def _seal_problem(summary: dict[str, Any], folder: Path, spec_bytes: bytes) -> str:
+    """What ties a summary to its run: its run id, the spec's digest, its own digest and
+    those of the run's other files."""
     if "run_id" not in summary or "spec_digest" not in summary:
         # summaries of earlier versions named neither: they cannot prove their run
         return ("summary.json names no run id and spec digest (written by an earlier "
@@ -139,6 +156,30 @@ def _summary_problem(summary: Any, spec: dict[str, Any], folder: Path, spec_byte
                 f"{folder.name} (copied from another run?)")
     if summary["spec_digest"] != spec_digest(spec_bytes):
         return "summary.json's spec digest does not match spec.yaml (the spec was changed)"
+    if summary.get("digest") != _content_digest(summary):
+        return "summary.json does not match its own digest (changed after it was written)"
+    files = summary.get("files")
+    if not isinstance(files, dict):
+        return "summary.json names no digests of the run's files"
+    for name in SEALED_FILES:
+        p = folder / name
+        if name not in files:
+            if p.is_file():
+                return f"{name} was not there when the summary was written (added later?)"
+            continue
+        try:
+            ok = p.is_file() and spec_digest(p.read_bytes()) == files[name]
+        except OSError:
+            ok = False
+        if not ok:
+            return (f"{name} is missing or does not match the digest its summary holds "
+                    "(changed, damaged or swapped)")
+    return ""
+
+
+def _summary_problem(summary: Any, spec: dict[str, Any]) -> str:
+    if not isinstance(summary, dict):
+        return f"summary.json is not a mapping (got {type(summary).__name__})"
     status = summary.get("status")
     if status not in STATUSES:
         return f"summary.json has status {str(status)[:40]!r}; expected one of {', '.join(STATUSES)}"
@@ -207,7 +248,6 @@ def _value_problem(values: dict[str, Any], config: dict[str, Any], where: str) -
 def _modes_of(dataset_json: str) -> float | None:
     """The number of modes of a run's dataset (its config, canonical JSON); None when it
     has none or cannot be built here (a plug-in not imported, data files absent)."""
-    import json
 
     try:
         ref = PluginRef.parse(json.loads(dataset_json))
@@ -318,7 +358,7 @@ def inspect_run(folder: Path | str) -> RunCheck:
     if not has_summary:
         return RunCheck(folder, "unfinished", "not finished", spec=spec)
     summary, why = _read_json(summary_p)
-    why = why or _summary_problem(summary, spec, folder, spec_bytes)
+    why = why or _summary_problem(summary, spec) or _seal_problem(summary, folder, spec_bytes)
     if not why and summary["status"] != "failed":
         why = (_value_problem(summary.get("metrics") or {}, spec["config"], "summary.json")
                or _value_problem(summary.get("last_metrics") or {}, spec["config"],

@@ -116,6 +116,8 @@ def resolve_plugin(kind: str, value: Any, path: str, problems: list,
         else:
             if built is not None:
                 built[(kind, ref)] = obj
+    elif built is not None:
+        built[(kind, ref)] = None  # parameters refused: never built (a size may be huge)
     return ref
 
 
