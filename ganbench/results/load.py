@@ -39,6 +39,7 @@ def load_results(results_dir: Path | str) -> pd.DataFrame:
         for k, v in (spec.get("labels") or {}).items():
             row[k] = v
         row.update(extra)
+        row.update({f"features:{k}": v for k, v in feature_spaces(spec["config"]).items()})
         for k, v in (s.get("metrics") or {}).items():
             row[f"metric:{k}"] = np.nan if v is None else v
         for k, v in (s.get("timings") or {}).items():
@@ -50,6 +51,19 @@ def load_results(results_dir: Path | str) -> pd.DataFrame:
         raise FileNotFoundError(f"no finished runs under {root}"
                                 + (f"; {len(bad)} run(s) not counted:{more}" if bad else ""))
     return pd.DataFrame(rows)
+
+
+def feature_spaces(config: dict[str, Any]) -> dict[str, str]:
+    """Entry -> the feature extractor its metric computed it in (``features``: fid, kid,
+    precision, recall, density, coverage), from a run's resolved config."""
+    from ganbench.metrics.registry import REGISTRY, entries_of
+
+    out = {}
+    for m in (config.get("evaluation") or {}).get("metrics") or []:
+        feats = (m.get("params") or {}).get("features") if isinstance(m, dict) else None
+        if feats is not None and m.get("name") in REGISTRY:
+            out.update({e.name: str(feats) for e in entries_of(m["name"])})
+    return out
 
 
 def _settings(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
