@@ -56,7 +56,7 @@ def test_status_lines_at_most_every_interval():
     line = stream.getvalue().splitlines()[-1]
     # 200 run-steps/s; 6000 run-steps left (this group's half, the other's all)
     assert line == ("demo: 2/10 runs finished; 1 group training (500/1000 steps); "
-                    "200 run-steps/s; ETA 30s; elapsed 30s")
+                    "25% of run-steps done; 200 run-steps/s; ETA 30s; elapsed 30s")
     p.end_group(0, ["done", "done", "diverged", "failed"])
     assert p.status().startswith("demo: 6/10 runs finished (1 diverged, 1 failed)")
 

@@ -255,6 +255,8 @@ class Progress:
             steps = ", ".join(f"{g.done}/{g.total}" for g in self.active.values())
             parts.append(f"{len(self.active)} group{'s' * (len(self.active) > 1)} training "
                          f"({steps} steps)")
+        if self.total_work and self.fraction() > 0:
+            parts.append(f"{100 * self.fraction():.0f}% of run-steps done")
         r = self.rate()
         if r:
             parts.append(f"{r:,.0f} run-steps/s")
