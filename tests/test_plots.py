@@ -188,6 +188,9 @@ def test_metric_axes_are_bounded_by_the_range_one_scale_per_metric(fake_results)
                 assert ((seg[:, 0] >= -1e-9) & (seg[:, 0] <= modes + 1e-9)).all(), seg
     for row in axes:  # one scale per metric across its facets
         assert len({ax.get_xscale() for ax in row}) == 1
+    # fid's range does not depend on the dataset: its facets share their limits too
+    assert axes[1, 0].get_xlim() == axes[1, 1].get_xlim()
+    assert axes[0, 0].get_xlim() != axes[0, 1].get_xlim()  # modes: 8 on the ring, 25 on the grid
     assert texts_inside(fig) == []
     # the facets' axis labels never overlap (two lines, each within its panel's width)
     fig.canvas.draw()

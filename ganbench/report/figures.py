@@ -187,6 +187,32 @@ def _limits(values: np.ndarray, lo: float | None, hi: float | None) -> tuple[flo
     return a - 0.03 * span, b + 0.03 * span
 
 
+def share_limits(panels: list[tuple], axis: str) -> None:
+    """Limits of one metric's panels ``(ax, values drawn, lo, hi)``: the same in every
+    panel when the metric's range is (fractions, a loss, FID), else each panel its own
+    range (modes: 0 to its dataset's number of modes). A linear axis is bounded by the
+    range; a log axis spans the positive values drawn."""
+    if not panels:
+        return
+    same = len({(lo, hi) for _, _, lo, hi in panels}) == 1
+    every = np.concatenate([v for _, v, _, _ in panels])
+    for ax, values, lo, hi in panels:
+        v = every if same else values
+        setter = ax.set_xlim if axis == "x" else ax.set_ylim
+        scale = ax.get_xscale() if axis == "x" else ax.get_yscale()
+        if scale == "linear":
+            setter(*_limits(v, lo, hi))
+        elif scale == "log":
+            pos = v[np.isfinite(v) & (v > 0)]
+            if len(pos):
+                setter(pos.min() / 1.5, pos.max() * 1.5)
+        else:  # symlog: the values' span with a margin of a factor 2 in magnitude
+            fin = v[np.isfinite(v)]
+            if len(fin):
+                a, b = float(fin.min()), float(fin.max())
+                setter(a * 2 if a < 0 else a / 2, b * 2 if b > 0 else b / 2)
+
+
 def _clip(x, lo: float | None, hi: float | None):
     return np.clip(x, -np.inf if lo is None else lo, np.inf if hi is None else hi)
 
@@ -225,6 +251,7 @@ def metric_figure(data: SuiteData, metrics: list[str] | str | None = None, kind:
     for i, m in enumerate(metrics):
         box = kind == "box" or (kind == "auto" and is_box_metric(m))
         every = data.done[f"metric:{m}"].to_numpy(dtype=float)
+        panels = []
         for j, c in enumerate(cols):
             ax = axes[i * per_metric + j // wrap, j % wrap]
             ax.set_visible(True)
@@ -248,9 +275,8 @@ def metric_figure(data: SuiteData, metrics: list[str] | str | None = None, kind:
             else:
                 _dots(ax, sub, rows, rng, lambda r: data.style.colour(data.hue_of(r)), alpha=0.45)
                 ends += _mean_bars(ax, data, sub, rows, lo, hi)
-            scale = auto_scale(ax, every, "x")  # one decision from all panels' values
-            if scale == "linear":
-                ax.set_xlim(*_limits(np.concatenate(ends), lo, hi))
+            auto_scale(ax, every, "x")  # one decision from all panels' values
+            panels.append((ax, np.concatenate(ends), lo, hi))
             for k, r in enumerate(rows):
                 notes = [f"{bad[(r, c, s)]} {short}" for s, short in (("diverged", "div"), ("failed", "fail"))
                          if (r, c, s) in bad]  # the table's abbreviations
@@ -264,6 +290,7 @@ def metric_figure(data: SuiteData, metrics: list[str] | str | None = None, kind:
                 ax.tick_params(labelleft=False)
             if c and (i == 0 or per_metric > 1):
                 ax.set_title(col_names[c], fontweight="bold")
+        share_limits(panels, "x")
     _grow_for_legend_and_note(fig, data, left_out)
     _legend(fig, data)
     _left_out_note(fig, left_out)
@@ -380,6 +407,7 @@ def curves_figure(data: SuiteData, metric: str | None = None):
     for ax in axes.flat[len(cols):]:
         ax.set_visible(False)
     every = hist[metric].to_numpy(dtype=float)
+    panels = []
     for j, c in enumerate(cols):
         ax = axes.flat[j]
         lo, hi = metric_range(metric, _col_dataset(data, c))
@@ -400,12 +428,12 @@ def curves_figure(data: SuiteData, metric: str | None = None):
                 ax.plot(step, mean, color=colour, ls=dashes[r], lw=1.0)
                 ax.fill_between(step, a, b, color=colour, alpha=0.15, linewidth=0)
             ends += [a, b]
-        scale = auto_scale(ax, every, "y")  # one scale in every panel
-        if scale == "linear":
-            ax.set_ylim(*_limits(np.concatenate(ends), lo, hi))
+        auto_scale(ax, every, "y")  # one scale in every panel
+        panels.append((ax, np.concatenate(ends), lo, hi))
         ax.set_title(col_names[c], fontweight="bold")
         ax.set_xlabel("step")
         ax.set_ylabel(direction_label(metric) if metric not in LOSSES else metric)
+    share_limits(panels, "y")
     handles = [Line2D([], [], color=data.style.colour(data.hue_of(data.runs[data.runs["row"] == r].iloc[0])),
                       ls=dashes[r], lw=1.2) for r in rows]
     labels = [names[r] for r in rows]
