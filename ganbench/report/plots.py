@@ -57,15 +57,15 @@ def metrics_plot(results_dir: Path | str, out: Path | str, metric: str | None = 
                  metrics=[metric] if metric else None, kind=kind)
 
 
-@plot("curves", "a metric (or loss) against the training step, one panel per table row, a "
-                "band of one std over seeds")
+@plot("curves", "a metric (or loss) against the training step, one panel per table column "
+                "with every row overlaid, a band of one std over seeds")
 def curves_plot(results_dir: Path | str, out: Path | str, metric: str | None = None) -> Path:
     """``metric``: a table metric or d_loss / g_loss (default: the table's first metric)."""
     return _draw(results_dir, out, figures.curves_figure, metric=metric)
 
 
-@plot("samples", "final samples of one seed per table cell, a compact grid of rows x columns, "
-                 "with the mode centres (2-D data) or a mosaic (images)",
+@plot("samples", "final samples of one seed per table cell, table rows down and columns "
+                 "across with headings, over the mode centres (2-D data) or a mosaic (images)",
       reference="as Metz et al. 2017, Unrolled GANs, Figure 2")
 def samples_plot(results_dir: Path | str, out: Path | str, seed: int | None = None,
                  max_points: int = 1500) -> Path:
