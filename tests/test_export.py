@@ -112,6 +112,14 @@ def test_missing_extra_and_bad_target_exit_2(results, tmp_path, capsys, monkeypa
     assert "valid: tensorboard, mlflow" in capsys.readouterr().err
     assert main(["export", str(tmp_path / "absent"), "--to", "tensorboard", str(out)]) == 2
     assert not out.exists()
+    monkeypatch.delitem(sys.modules, "tensorboard")
+    monkeypatch.delitem(sys.modules, "mlflow")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    for target in ("tensorboard", "mlflow"):  # a file where a folder belongs: exit 2, untouched
+        assert main(["export", str(root), "--to", target, str(a_file)]) == 2
+        assert "is a file; give a folder" in capsys.readouterr().err
+        assert a_file.read_text() == "x"
 
 
 def test_export_params_are_the_flattened_config(results):

@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     p.add_argument("results_dir", help="a suite's results folder, e.g. results/mode_collapse")
     p.add_argument("--to", nargs=2, required=True, metavar=("TRACKER", "WHERE"),
                    help="tensorboard DIR (event files under DIR/<suite>/<run_id>) or mlflow "
-                        "URI (a tracking URI, or a folder for MLflow's file store); each run's "
+                        "URI (a tracking URI, or a folder: a local store, mlflow.db and artifacts/); each run's "
                         "history, final metrics, config (hyper-parameters) and samples "
                         "(an image). Needs the extra: pip install \"ganbench[tensorboard]\" or "
                         "\"ganbench[mlflow]\"")

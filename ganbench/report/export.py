@@ -79,6 +79,11 @@ def export(results_dir: Path | str, target: str, location: str | Path,
     """Export every run of one suite's results folder to ``target`` at ``location`` (a
     folder for TensorBoard; a tracking URI, or a folder for a local MLflow store)."""
     module = require(target)  # before reading anything: a missing extra costs nothing
+    where = Path(str(location))
+    local = target == "tensorboard" or _tracking_uri(str(location), create=False)[1] is not None
+    if local and where.exists() and not where.is_dir():
+        raise ValueError(f"--to {target} {location}: {location} is a file; give a folder "
+                         f"(it is created if absent)")
     data = SuiteData.load(results_dir)
     runs = [_collect(data, rid) for rid in data.runs["run_id"]]
     out = Export(target, str(location))
@@ -244,7 +249,7 @@ def _mlflow(mlflow, data: SuiteData, runs: list[_Run], location, say) -> list[Ex
     return out
 
 
-def _tracking_uri(location: str) -> tuple[str, str | None]:
+def _tracking_uri(location: str, create: bool = True) -> tuple[str, str | None]:
     """(tracking URI, artifact location for a new experiment). A URI is used as given. A
     plain path is a local store in that folder: an SQLite database ``mlflow.db`` with the
     artifacts in ``artifacts/`` beside it (MLflow 3 keeps its file store in maintenance
@@ -253,7 +258,8 @@ def _tracking_uri(location: str) -> tuple[str, str | None]:
     if "://" in location or location.startswith(("file:", "sqlite:", "databricks")):
         return location, None
     folder = Path(location).resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    if create:
+        folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{folder / 'mlflow.db'}", (folder / "artifacts").as_uri()
 
 
