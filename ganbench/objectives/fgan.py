@@ -11,10 +11,11 @@ D_f(P_real || P_fake). The generator uses the paper's "alternative" loss (sectio
 it maximises E_Q[g_f(v(G(z)))] rather than minimising -E_Q[f*(g_f(v))] — the -log D
 trick of Goodfellow et al. generalised; for ``fgan_gan`` it *is* the non-saturating loss.
 
-Convention: code that trains the generator on the saddle form (minimising V, i.e.
--E_Q[f*(g_f(v))]) is a different generator. The two share their fixed point but not
-their gradients: for Pearson chi^2, d/dv of the alternative loss is -1 while the saddle
-form's is -(v/2 + 1), so they push fakes in opposite directions where v < -2.
+``generator: saddle`` trains the generator on the saddle form instead (minimising V, i.e.
+-E_Q[f*(g_f(v))]), as the paper's Gaussian fit of section 4 does. The two share their
+fixed point but not their gradients: for Pearson chi^2, d/dv of the alternative loss is -1
+while the saddle form's is -(v/2 + 1), so they push fakes in opposite directions where
+v < -2.
 
 Each member writes f, g_f and f* as in the paper, plus f*(g_f(v)) simplified where the
 composition would lose precision (e.g. reverse KL: f*(-exp(-v)) = v - 1).
@@ -37,8 +38,21 @@ NOWOZIN = ("Nowozin, Cseke & Tomioka 2016, f-GAN: Training Generative Neural Sam
 LOG2 = math.log(2.0)
 
 
+GENERATOR_FORMS = ("alternative", "saddle")
+
+
 class FGAN(Objective):
-    """Base of the family: subclasses give f, g_f (``output_activation``), f* and v*."""
+    """Base of the family: subclasses give f, g_f (``output_activation``), f* and v*.
+    ``family``: the divergence's short name (``ganbench.metrics.gaussian_fit`` computes it
+    by quadrature)."""
+
+    family: str = ""
+
+    def __init__(self, generator: str = "alternative"):
+        if generator not in GENERATOR_FORMS:
+            raise ValueError(f"generator: expected one of {', '.join(GENERATOR_FORMS)}, "
+                             f"got {generator!r}")
+        self.generator = generator
 
     @abstractmethod
     def f(self, u: Tensor) -> Tensor:
@@ -60,6 +74,8 @@ class FGAN(Objective):
         return bmean(self.conjugate_of_output(f)) - bmean(self.output_activation(r))
 
     def _g(self, f: Tensor, r: Tensor | None) -> Tensor:
+        if self.generator == "saddle":  # minimise V: its fake term, -E_Q[f*(g_f(v))]
+            return -bmean(self.conjugate_of_output(f))
         return -bmean(self.output_activation(f))
 
     def target(self, p: Tensor, q: Tensor) -> float:
@@ -69,12 +85,15 @@ class FGAN(Objective):
 
 def _register(name: str, what: str):
     return REGISTRY.register(
-        name, description=f"f-GAN estimating {what}; generator maximises E_Q[g_f(v)] (the paper's alternative form, not the saddle form)",
-        reference=NOWOZIN)
+        name, description=f"f-GAN estimating {what}; generator maximises E_Q[g_f(v)] (the paper's alternative form; generator: saddle for the saddle form)",
+        reference=NOWOZIN,
+        # added after runs were recorded: left out of run ids at its default
+        id_neutral=("generator",))
 
 
 @_register("fgan_kl", "KL(P||Q)")
 class KL(FGAN):
+    family = "kl"
     divergence = "KL(P||Q)"
     activation = "v"
 
@@ -93,6 +112,7 @@ class KL(FGAN):
 
 @_register("fgan_reverse_kl", "KL(Q||P)")
 class ReverseKL(FGAN):
+    family = "reverse_kl"
     divergence = "KL(Q||P) (reverse KL)"
     activation = "-exp(-v)"
 
@@ -114,6 +134,7 @@ class ReverseKL(FGAN):
 
 @_register("fgan_pearson", "Pearson chi^2(P||Q)")
 class Pearson(FGAN):
+    family = "pearson"
     divergence = "Pearson chi^2(P||Q) = sum (p-q)^2/q"
     activation = "v"
 
@@ -132,6 +153,7 @@ class Pearson(FGAN):
 
 @_register("fgan_neyman", "Neyman chi^2(P||Q)")
 class Neyman(FGAN):
+    family = "neyman"
     divergence = "Neyman chi^2(P||Q) = sum (p-q)^2/p"
     activation = "1 - exp(-v)"
 
@@ -153,6 +175,7 @@ class Neyman(FGAN):
 
 @_register("fgan_hellinger", "the squared Hellinger distance")
 class Hellinger(FGAN):
+    family = "hellinger"
     divergence = "squared Hellinger sum (sqrt p - sqrt q)^2"
     activation = "1 - exp(-v)"
 
@@ -174,6 +197,7 @@ class Hellinger(FGAN):
 
 @_register("fgan_jensen_shannon", "2*JSD(P||Q)")
 class JensenShannon(FGAN):
+    family = "jensen_shannon"
     # Table 1 prints the JS divergence with a factor 1/2, but its f (and the conjugate of
     # Table 2) give D_f = KL(P||M) + KL(Q||M) = 2*JSD; we state what the loss reaches.
     divergence = "2*JSD(P||Q) (f(u) = u log u - (u+1) log((u+1)/2))"
@@ -197,6 +221,7 @@ class JensenShannon(FGAN):
 
 @_register("fgan_gan", "2*JSD(P||Q) - log 4 (the GAN divergence)")
 class GANDivergence(FGAN):
+    family = "gan"
     divergence = "2*JSD(P||Q) - log 4"
     activation = "-log(1 + exp(-v))"
 
@@ -218,6 +243,7 @@ class GANDivergence(FGAN):
 
 @_register("fgan_total_variation", "the total variation distance")
 class TotalVariation(FGAN):
+    family = "total_variation"
     divergence = "TV(P,Q) = 1/2 sum |p-q|"
     activation = "tanh(v)/2"
 
@@ -233,3 +259,59 @@ class TotalVariation(FGAN):
     def optimal_critic(self, p, q):
         # T* = sign(p - q)/2 is reached only as |v| -> inf; tanh(+-inf) is exact
         return torch.sign(p - q) * torch.where(p == q, 0.0, math.inf)
+
+
+class _JeffreyConjugate:
+    """Jeffrey's f*(t) = W(e^(1-t)) + 1/W(e^(1-t)) + t - 2 (the paper's Table 2), with W the
+    principal Lambert W: W solves W + log W = 1 - t, found by Newton's method in float64
+    (from the log of the argument, so e^(1-t) never overflows); scipy.special.lambertw is
+    the reference it is tested against. The gradient is exact: df*/dt = 1/W (= the u at
+    which the supremum is reached), through one Newton step taken with autograd at the root;
+    higher derivatives through W are not (W is held at the root)."""
+
+    @staticmethod
+    def w_of_log(L: Tensor) -> Tensor:
+        """W(e^L) for real L (no gradient)."""
+        x = L.detach().double()
+        # start: W ~ e^L for small arguments, L - log L for large ones
+        w = torch.where(x < 1.0, torch.exp(x) / (1 + torch.exp(x)).sqrt(),
+                        x - torch.log(x.clamp(min=1.0)))
+        w = w.clamp(min=1e-300)
+        for _ in range(60):
+            step = (w + torch.log(w) - x) / (1 + 1 / w)
+            w = (w - step).clamp(min=1e-300)
+            if bool((step.abs() <= 1e-15 * w).all()):
+                break
+        return w
+
+    @classmethod
+    def value(cls, t: Tensor) -> Tensor:
+        # in float64 (1/W reaches e^(t-1)), the result in t's dtype (inf where it overflows)
+        td = t.double()
+        L = 1 - td
+        w0 = cls.w_of_log(L)
+        # one Newton step with autograd: equal to the root, with the root's derivative in t
+        w = w0 - (w0 + torch.log(w0) - L) / (1 + 1 / w0)
+        out = w + 1 / w + td - 2
+        # W below float64's range (t > ~700): f* ~ e^(t-1) overflows, as KL's conjugate does
+        return torch.where(w0 > 1e-290, out, torch.full_like(out, math.inf)).to(t.dtype)
+
+
+@_register("fgan_jeffrey", "Jeffrey's divergence KL(P||Q) + KL(Q||P)")
+class Jeffrey(FGAN):
+    family = "jeffrey"
+    divergence = "Jeffrey KL(P||Q) + KL(Q||P) = sum (p - q) log(p/q)"
+    activation = "v"
+
+    def f(self, u):
+        return (u - 1) * u.log()
+
+    def output_activation(self, v):
+        return v
+
+    def conjugate(self, t):
+        return _JeffreyConjugate.value(t)
+
+    def optimal_critic(self, p, q):
+        u = p / q
+        return u.log() + 1 - 1 / u  # f'(u)

@@ -81,6 +81,7 @@ INDEPENDENT = {
     standard.NonSaturating: lambda p, q: 2 * jsd(p, q) - math.log(4),
     fgan.KL: lambda p, q: float(entropy(p, q)),
     fgan.ReverseKL: lambda p, q: float(entropy(q, p)),
+    fgan.Jeffrey: lambda p, q: float(entropy(p, q) + entropy(q, p)),
     fgan.Pearson: lambda p, q: float(((p - q) ** 2 / q).sum()),
     fgan.Neyman: lambda p, q: float(((p - q) ** 2 / p).sum()),
     fgan.Hellinger: lambda p, q: float(((np.sqrt(p) - np.sqrt(q)) ** 2).sum()),
