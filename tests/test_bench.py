@@ -43,13 +43,18 @@ def test_bench_text_table(capsys):
 
 def test_bench_default_setup_is_the_headline_suite(monkeypatch, tmp_path):
     model, batch = bench.headline_setup()
-    if bench.HEADLINE_SUITE.is_file():
-        assert isinstance(model, dict) and model["name"] == "mlp"
-    monkeypatch.setattr(bench, "HEADLINE_SUITE", tmp_path / "absent.yaml")
-    assert bench.headline_setup() == ("mlp", 256)  # the MLP's defaults: Metz et al.'s sizes
+    assert bench.HEADLINE_SUITE.name == "mode_collapse.yaml"  # the shipped one
+    assert isinstance(model, dict) and model["name"] == "mlp"
     runs = bench.bench_runs(members=3, batch_size=8)
     assert [r.seed for r in runs] == [0, 1, 2]
-    assert runs[0].config["model"]["params"]["latent_dim"] == 256
+    assert runs[0].config["model"]["params"]["latent_dim"] == model["latent_dim"]
+    assert "suite mode_collapse (" in bench.setup_source(None, None)
+    # without the suite: an error that says so, never other settings in silence
+    monkeypatch.setattr(bench, "HEADLINE_SUITE", tmp_path / "absent.yaml")
+    with pytest.raises(FileNotFoundError, match="shipped suite 'mode_collapse'.*--model"):
+        bench.headline_setup()
+    runs = bench.bench_runs(model="mlp", members=2, batch_size=8)  # given: not needed
+    assert bench.setup_source("mlp", 8) == "as given (--model, --batch-size)"
     assert runs[0].config["evaluation"]["metrics"] == []
 
 

@@ -22,23 +22,36 @@ import torch
 import yaml
 
 from ganbench.suite import RunSpec, label, parse_suite
+from ganbench.suite.shipped import shipped
 from ganbench.train import build, device_name, resolve_device
 from ganbench.util import textfmt
 
 DEFAULT_BATCH = 256
-HEADLINE_SUITE = Path(__file__).resolve().parents[2] / "suites" / "mode_collapse.yaml"
+HEADLINE = "mode_collapse"  # the shipped suite whose networks bench measures by default
+HEADLINE_SUITE: Path | None = shipped("suites").get(HEADLINE)
 
 
 def headline_setup() -> tuple[Any, int]:
-    """(model, batch size) of the headline suite when it is there, else the MLP defaults
-    (Metz et al.'s sizes) and a batch of 256."""
-    model: Any = "mlp"
-    batch = DEFAULT_BATCH
-    if HEADLINE_SUITE.is_file():
-        base = (yaml.safe_load(HEADLINE_SUITE.read_text()) or {}).get("base") or {}
-        model = base.get("model", model)
-        batch = (base.get("training") or {}).get("batch_size", batch)
-    return model, batch
+    """(model, batch size) of the shipped headline suite. Without it (an install that does
+    not ship it) this is an error, never a silent fallback to other settings."""
+    if HEADLINE_SUITE is None or not HEADLINE_SUITE.is_file():
+        raise FileNotFoundError(
+            f"ganbench bench measures the model and batch size of the shipped suite "
+            f"{HEADLINE!r} by default, and this install has no {HEADLINE}.yaml"
+            f"{f' (looked for {HEADLINE_SUITE})' if HEADLINE_SUITE else ''}; give --model "
+            "and --batch-size, or --suite FILE")
+    base = (yaml.safe_load(HEADLINE_SUITE.read_text()) or {}).get("base") or {}
+    return base.get("model", "mlp"), (base.get("training") or {}).get("batch_size",
+                                                                      DEFAULT_BATCH)
+
+
+def setup_source(model: Any, batch_size: int | None) -> str:
+    """Where bench's networks and batch come from, for its output."""
+    if model is not None and batch_size is not None:
+        return "as given (--model, --batch-size)"
+    return f"suite {HEADLINE} ({HEADLINE_SUITE})" + (
+        "" if model is None and batch_size is None else
+        "; --model as given" if model is not None else "; --batch-size as given")
 
 
 @dataclass
@@ -67,6 +80,7 @@ class BenchResult:
     steps: int
     warmup: int
     rows: list[BenchRow] = field(default_factory=list)
+    source: str = ""  # the suite the model and batch size come from
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,7 +102,8 @@ class BenchResult:
         setup = " / ".join(self.setup.values())
         lines = [f"device: {self.device_name}; torch {self.torch}",
                  f"setup: {setup}; batch {self.batch_size}; {self.steps} timed steps after "
-                 f"{self.warmup} warm-up steps",
+                 f"{self.warmup} warm-up steps"
+                 + (f"; model and batch from {self.source}" if self.source else ""),
                  textfmt.render(head, body, align="r"),
                  "loop: E groups of 1 trained one after another; ensemble: one group of E. "
                  "run-steps/s = E x steps / time; samples/s = run-steps/s x batch"]
@@ -124,7 +139,7 @@ def with_precision(spec: RunSpec, precision: str, compile: bool | str | None = N
 def bench_runs(dataset: Any = "ring", model: Any = None, objective: Any = "nonsaturating",
                scheme: Any = "alternating", members: int = 1, batch_size: int | None = None):
     """Validated RunSpecs for seeds 0..members-1 of one setup (through the suite schema)."""
-    d_model, d_batch = headline_setup()
+    d_model, d_batch = headline_setup() if model is None or batch_size is None else (None, None)
     raw = {"name": "bench",
            "base": {"dataset": dataset, "model": model or d_model, "objective": objective,
                     "scheme": scheme, "training": {"batch_size": batch_size or d_batch},
@@ -156,7 +171,8 @@ def run_bench(dataset: Any = "ring", model: Any = None, objective: Any = "nonsat
         device=str(dev), device_name=device_name(dev), torch=torch.__version__,
         threads=torch.get_num_threads(),
         setup={k: label(v) for k, v in given.items()},
-        batch_size=cfg["training"]["batch_size"], steps=steps, warmup=warmup)
+        batch_size=cfg["training"]["batch_size"], steps=steps, warmup=warmup,
+        source=setup_source(model, batch_size))
     if compile is not None:
         result.setup["compile"] = f"compile={compile}"
     for p, E in ((p, E) for p in dict.fromkeys(precisions) for E in members):

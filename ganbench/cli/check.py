@@ -13,7 +13,9 @@ from ganbench.cli import base as cli
 @cli.verb("check")
 def cmd_check(a: argparse.Namespace) -> int:
     from ganbench.ci import baseline, check
+    from ganbench.suite.shipped import baseline_path
 
+    a.baseline = str(baseline_path(a.baseline))  # a bare name: the shipped baseline
     base = baseline.load(a.baseline)  # first: a bad baseline is a usage error (exit 2)
     current = baseline.summarise(Path(a.results_dir))
     baseline.same_suite(base, current, a.baseline)  # another suite's baseline: exit 2 too
@@ -29,7 +31,8 @@ def add_parser(sub) -> None:
     c = sub.add_parser("check", help="compare fresh results with a baseline; exit 1 on a "
                        "regression")
     c.add_argument("results_dir", help="the fresh results of the suite, e.g. /tmp/r/ci")
-    c.add_argument("--baseline", required=True, help="baseline file (ganbench baseline)")
+    c.add_argument("--baseline", required=True, help="baseline file (ganbench baseline), or the name of a shipped one "
+                        "(e.g. ci: results/baselines/ci.json in the repository)")
     c.add_argument("--alpha", type=cli.bounded(float, 0, 1, True, True), default=0.05,
                    help="significance level after the correction (default 0.05)")
     c.add_argument("--correction", choices=["bh", "none"], default="bh",

@@ -159,6 +159,65 @@ def listing(kind: str | None, fmt: str = "text") -> str:
     return "\n".join(out)
 
 
+def suites_listing(fmt: str = "text") -> str:
+    """The shipped suites (``ganbench run NAME`` runs one) with their descriptions."""
+    import yaml
+
+    from ganbench.suite.shipped import shipped, shipped_dir
+
+    items = []
+    for name, path in shipped("suites").items():
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+            about = str(raw.get("description") or "") if isinstance(raw, dict) else ""
+        except (OSError, yaml.YAMLError):
+            about = "(unreadable)"
+        items.append({"name": name, "description": " ".join(about.split()),
+                      "path": str(path)})
+    if fmt == "json":
+        return json.dumps(items, indent=2)
+    if fmt == "markdown":
+        return "\n".join(["| suite | description |", "|---|---|"]
+                         + [f"| {md_cell(i['name'])} | {md_cell(i['description'])} |"
+                            for i in items])
+    w = max((len(i["name"]) for i in items), default=0)
+    where = shipped_dir("suites")
+    head = (f"suites (shipped, in {where}; ganbench run NAME):" if where
+            else "suites: none shipped with this install")
+    return "\n".join([head] + [f"  {i['name'].ljust(w)}  {i['description']}" for i in items])
+
+
+def plugin_detail(kind: str, name: str, fmt: str = "text") -> str:
+    """One plug-in: its description, reference and parameters with their defaults."""
+    if kind not in KINDS:
+        raise ValueError(unknown_message("plug-in kind", kind, [*KINDS, "suites"]))
+    reg = registry(kind)
+    if name not in reg:
+        raise ValueError(unknown_message(kind[:-1] if kind.endswith("s") else kind, name,
+                                         list(reg.names())))
+    e = reg.entry(name)
+    d = _describe(e)
+    if fmt == "json":
+        return json.dumps(d, indent=2, default=str)
+    required = e.required()
+    lines = [f"{kind} {e.name}: {e.description}"]
+    if e.reference:
+        lines.append(f"  reference: {e.reference}")
+    lines += [f"  {k}: {v if isinstance(v, str) else md_cell(v)}" for k, v in d.items()
+              if k not in ("name", "description", "reference", "params") and v not in ("", [])]
+    params = d.get("params") or {}
+    if params:
+        lines.append("  parameters (default):")
+        w = max(len(k) for k in params)
+        lines += [f"    {k.ljust(w)}  {'(required)' if k in required else repr(v)}"
+                  for k, v in params.items()]
+    else:
+        lines.append("  parameters: none")
+    lines.append(f"  in a suite: {kind[:-1] if kind.endswith('s') else kind}: "
+                 f"{{name: {e.name}" + "".join(f", {k}: ..." for k in list(params)[:2]) + "}")
+    return "\n".join(lines)
+
+
 def md_cell(x: Any) -> str:
     if isinstance(x, (list, tuple)):
         x = ", ".join(map(str, x))

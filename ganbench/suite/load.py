@@ -15,16 +15,18 @@ from ganbench.suite.expand import expand, expand_adaptive
 from ganbench.suite.overrides import apply_overrides, variant_suffix
 from ganbench.suite.run import Suite
 from ganbench.suite.schema import SuiteFile, pydantic_problems
+from ganbench.suite.shipped import suite_path
 from ganbench.util import strict_yaml
 
 
 def load_suite(path: str | Path, overrides: list[str] | tuple[str, ...] = (),
                until_resolved: bool = False, max_seeds: int | None = None) -> Suite:
-    """A suite file, validated; ``overrides`` are ``--set KEY=VALUE`` options applied to
-    it first (``apply_overrides``), and the problems they cause name them as their source.
+    """A suite file (or a shipped suite's bare name), validated; ``overrides`` are ``--set
+    KEY=VALUE`` options applied to it first (``apply_overrides``), and the problems they
+    cause name them as their source.
     ``until_resolved`` turns a ``grid.seed`` axis of 0..k-1 into adaptive seeds from k up
     to ``max_seeds`` (default 10); ``max_seeds`` alone sets an adaptive suite's maximum."""
-    path = Path(path)
+    path = suite_path(path)  # a bare name ('mode_collapse') is a shipped suite
     source = str(path)
     if not path.is_file():
         raise SuiteError(source, [("", "no such suite file")])
