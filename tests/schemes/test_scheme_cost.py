@@ -13,6 +13,7 @@ CASES = [
     ("simultaneous", {}), ("optimistic", {}), ("extragradient", {}),
     ("unrolled", {"k": 3}), ("unrolled", {"k": 2, "d_steps": 2, "g_steps": 2}),
     ("unrolled_first_order", {"k": 3}), ("unrolled", {"k": 0}),
+    ("unrolled", {"k": 3, "form": "simultaneous"}), ("consensus", {}),
 ]
 
 
@@ -45,6 +46,9 @@ def test_declared_cost_counts_the_evaluations(name, params):
     cost = scheme.cost_per_step()
     assert isinstance(cost, StepCost) and cost.total == cost.critic + cost.generator
     d_calls, g_calls = counted_step(name, params)
+    if name == "consensus":  # each loss once, then the double backward of |v|^2 through both
+        assert (cost.critic, cost.generator) == (2 * d_calls, 2 * g_calls)
+        return
     assert cost.generator == g_calls
     if name == "unrolled":  # a look-ahead update is differentiated through: counted twice
         k, g_steps = scheme.k, scheme.g_steps

@@ -126,3 +126,50 @@ def test_unrolled_rejects_negative_k():
     with pytest.raises(ValueError, match="k"):
         REGISTRY.create("unrolled", k=-1)
     copy.deepcopy(REGISTRY.create("unrolled", k=0))  # k = 0 is valid (alternating)
+
+
+@pytest.mark.parametrize("variant", ["unrolled", "unrolled_first_order"])
+def test_simultaneous_form_k0_is_simultaneous_bit_for_bit(tmp_path, variant):
+    base = config(objective="nonsaturating", training={"iterations": 12, "batch_size": 16},
+                  evaluation={"every": 6, "samples": 50, "metrics": ["modes"]})
+    fake_s, rows_s = _train(dict(base, scheme="simultaneous"), tmp_path / "s")
+    fake_u, rows_u = _train(dict(base, scheme={"name": variant, "k": 0, "form": "simultaneous"}),
+                            tmp_path / "u")
+    assert np.array_equal(fake_s, fake_u)
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "wall_s"} for r in rows]  # noqa: E731
+    assert strip(rows_s) == strip(rows_u)
+
+
+def test_simultaneous_form_shares_one_batch_and_the_current_point(float64):
+    """One iteration of form: simultaneous = the critic's SimGD step and the generator's
+    step against the look-ahead critic, both from the same point on the same batch."""
+    cfg = config(objective="minimax", model={"name": "mlp", "latent_dim": 2, "width": 4,
+                                              "depth": 1},
+                 optimizer={"name": "sgd", "lr_g": 0.05, "lr_d": 0.1},
+                 scheme={"name": "unrolled", "k": 2, "form": "simultaneous"})
+    b = built(cfg)
+    game = b.game
+    rng = [copy.deepcopy(getattr(game, f"{n}_rng").gens[0].get_state()) for n in ("data", "noise")]
+    d0 = [p.detach().clone() for p in game.d_params]
+    g0 = [p.detach().clone() for p in game.g_params]
+    real, z = game.real(), game.noise()  # the batch the step will draw
+    for n, s in zip(("data", "noise"), rng):
+        getattr(game, f"{n}_rng").gens[0].set_state(s)
+    with torch.no_grad():
+        fake = game.generate(z)
+    dg = torch.autograd.grad(game.d_loss(real, fake).sum(), game.d_params)
+    gg = torch.autograd.grad(game.g_loss(z, None, d_params=lookahead_critic(game, z, real, 2, True)
+                                         ).sum(), game.g_params)
+    b.scheme.step(game)
+    for p, p0, g in zip(game.d_params, d0, dg):
+        assert torch.allclose(p, p0 - 0.1 * g, atol=1e-12)
+    for p, p0, g in zip(game.g_params, g0, gg):
+        assert torch.allclose(p, p0 - 0.05 * g, atol=1e-12)
+
+
+def test_simultaneous_form_rejects_several_steps():
+    from ganbench.schemes import REGISTRY as SCHEMES
+    with pytest.raises(ValueError, match="d_steps and g_steps must be 1"):
+        SCHEMES.create("unrolled", k=5, d_steps=2, form="simultaneous")
+    with pytest.raises(ValueError, match="form: expected one of alternating, simultaneous"):
+        SCHEMES.create("unrolled", form="shared")
