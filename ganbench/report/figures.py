@@ -130,7 +130,8 @@ def fit_lines(lines: list[str], width_in: float, points: float = 6.0) -> str:
     import textwrap
 
     chars = max(12, int(width_in * 72 / (points * 0.6)))  # ~0.6 em per character
-    return "\n".join(w for line in lines for w in textwrap.wrap(line, chars, break_on_hyphens=False))
+    return "\n".join(w for line in lines
+                     for w in textwrap.wrap(line, chars, break_on_hyphens=False, break_long_words=False))
 
 
 # --- the range of a metric -------------------------------------------------------------------------
@@ -289,7 +290,7 @@ def metric_figure(data: SuiteData, metrics: list[str] | str | None = None, kind:
             if j % wrap:
                 ax.tick_params(labelleft=False)
             if c and (i == 0 or per_metric > 1):
-                ax.set_title(col_names[c], fontweight="bold")
+                ax.set_title(fit_lines([col_names[c]], 2.4, 7.5), fontweight="bold")
         share_limits(panels, "x")
     _grow_for_legend_and_note(fig, data, left_out)
     _legend(fig, data)
@@ -430,7 +431,7 @@ def curves_figure(data: SuiteData, metric: str | None = None):
             ends += [a, b]
         auto_scale(ax, every, "y")  # one scale in every panel
         panels.append((ax, np.concatenate(ends), lo, hi))
-        ax.set_title(col_names[c], fontweight="bold")
+        ax.set_title(fit_lines([col_names[c]], 2.9, 7.5), fontweight="bold")
         ax.set_xlabel("step")
         ax.set_ylabel(direction_label(metric) if metric not in LOSSES else metric)
     share_limits(panels, "y")
@@ -541,7 +542,7 @@ def samples_figure(data: SuiteData, seed: int | None = None, max_points: int = 1
                 ax.text(0.5, 0.5, "no samples", transform=ax.transAxes, ha="center",
                         va="center", color="0.5", fontsize=6)
             if i == 0:
-                ax.set_title(col_names[c], fontweight="bold")
+                ax.set_title(fit_lines([col_names[c]], panel, 7.5), fontweight="bold")
             if j == 0:
                 ax.set_ylabel(names[r], rotation=0, ha="right", va="center", fontsize=6)
     _legend(fig, data)
