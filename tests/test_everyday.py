@@ -54,3 +54,56 @@ def test_a_misspelled_objective_is_one_error(tmp_path, capsys):
     assert "unknown objective 'minimaxx'" in err and "did you mean 'minimax'" in err
     assert "model" not in err.split("did you mean")[1]  # no follow-up about the model
     assert len([ln for ln in err.splitlines() if ln.startswith("  ")]) == 1
+
+
+def _wide_frame():
+    """Four row axes, two datasets, four metrics: today's one-line layout is > 200 wide."""
+    import pandas as pd
+
+    rows = []
+    for i, obj in enumerate(["nonsaturating", "hinge", "lsgan"]):
+        for ds in ("ring", "grid"):
+            for s in range(3):
+                rows.append({"suite": "t", "run_id": f"{obj}{ds}{s}", "seed": s,
+                             "status": "done", "objective": obj, "regularizer": "none",
+                             "scheme": "alternating(d_steps=5)", "model": "mlp_conditional",
+                             "dataset": ds, "metric:modes": 5.0 + i + 0.1 * s,
+                             "metric:hq_fraction": 0.5 + 0.1 * i, "metric:mode_kl": 0.3,
+                             "metric:jsd_classifier": 0.2 + 0.01 * s})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_the_text_table_fits_the_width_and_keeps_every_value(width, monkeypatch):
+    from ganbench.report.tables import build_table, render, render_text
+
+    df = _wide_frame()
+    axes = ["objective", "regularizer", "scheme", "model"]
+    metrics = ["modes", "hq_fraction", "mode_kl", "jsd_classifier"]
+    monkeypatch.setenv("COLUMNS", str(width))  # what shutil.get_terminal_size reads first
+    out = render(df, axes, ["dataset"], metrics, warn=None)
+    assert max(len(line) for line in out.splitlines()) <= width
+    t = build_table(df, axes, ["dataset"], metrics)
+    for c in t.cells.values():  # every cell's value is shown
+        assert c.text(3) in out
+    wide = render_text(t, wide=True)
+    assert max(len(line) for line in wide.splitlines()) > 200  # --wide: today's layout
+    assert len(wide.splitlines()) < len(out.splitlines()) or width >= 200
+
+
+def test_published_values_sit_in_their_cell_not_in_paper_columns(tmp_path, capsys,
+                                                                   monkeypatch):
+    from test_published import REF, suite, values, write_results  # tests/ is on the path
+
+    write_results(tmp_path, suite(reference=REF), values)
+    monkeypatch.setenv("COLUMNS", "120")
+    assert main(["table", str(tmp_path / "pub")]) == 0
+    out = capsys.readouterr().out
+    assert "(paper)" not in out and max(len(line) for line in out.splitlines()) <= 120
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("nonsaturating"))
+    col = lines[at].index("6.550")  # nonsaturating / ring / modes: 6.55 over 2 seeds
+    assert lines[at + 1][col:].startswith("paper 6.3 ± 0.5")  # under its value
+    assert lines[at + 2][col:].startswith("agrees (p=")
+    assert main(["table", str(tmp_path / "pub"), "--wide"]) == 0
+    assert "(paper)" in capsys.readouterr().out

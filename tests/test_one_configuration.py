@@ -159,7 +159,7 @@ def test_set_runs_live_apart_and_the_table_names_the_variants(tmp_path, capsys):
     assert not (res / "smoke").exists()  # the plain suite's folder is untouched
     capsys.readouterr()
     assert main(["table", str(res / variant.name)]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # legend lines wrap at the width
     assert f"variant: {variant.name} (smoke with --set grid.seed=[0]" in out
     assert f"other variants beside it: {other} (smoke with --set training.iterations=10" in out
     assert main(["table", str(res)]) == 2  # two experiments are two tables

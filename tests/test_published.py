@@ -169,7 +169,8 @@ def values(r):
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "csv"])
 def test_published_values_and_verdicts_in_every_format(tmp_path, capsys, fmt):
     write_results(tmp_path, suite(reference=REF), values)
-    legend = ["--legend"] if fmt == "csv" else []  # CSV carries its legend when asked
+    # CSV carries its legend when asked; text on one line per row (--wide) to read cells
+    legend = {"csv": ["--legend"], "text": ["--wide"]}.get(fmt, [])
     assert main(["table", str(tmp_path / "pub"), "--format", fmt, *legend]) == 0
     out = capsys.readouterr().out
     if fmt == "csv":
@@ -216,7 +217,7 @@ def test_no_verdict_when_our_cell_is_incomplete(tmp_path, capsys):
     skip = {i for i, r in enumerate(s.runs) if r.labels["objective"] == "nonsaturating"
             and r.labels["dataset"] == "ring" and r.seed == 1}
     write_results(tmp_path, suite(reference=REF), values, skip=skip)
-    assert main(["table", str(tmp_path / "pub")]) == 0
+    assert main(["table", str(tmp_path / "pub"), "--wide"]) == 0  # one line per row
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("nonsaturating"))
     assert "(1/2: 1 missing)" in line
@@ -225,7 +226,7 @@ def test_no_verdict_when_our_cell_is_incomplete(tmp_path, capsys):
 
 def test_values_outside_a_repivoted_table_are_counted_not_shown(tmp_path, capsys):
     write_results(tmp_path, suite(references=[REF, {**REF, "paper": "Other 2019"}]), values)
-    assert main(["table", str(tmp_path / "pub"), "--rows", "objective"]) == 0
+    assert main(["table", str(tmp_path / "pub"), "--rows", "objective", "--wide"]) == 0
     out = capsys.readouterr().out
     # the second cell names the scheme, no longer an axis: its values are left out, counted
     assert "4 published values are not shown" in out

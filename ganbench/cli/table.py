@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
                    help="average each cell over runs that differ in these settings too (by "
                         "default a cell whose runs differ in anything but the rows, columns "
                         "and seed is refused); the legend says so")
+    t.add_argument("--wide", action="store_true",
+                   help="text: one line per row, published values in their own columns, "
+                        "however wide (default: fit the terminal's width, $COLUMNS, else 80)")
     t.add_argument("--legend", action="store_true",
                    help="with --format csv: the title and legend first, as '#' lines (read "
                         "with pandas.read_csv(path, comment='#')); without it the CSV is plain")
@@ -42,5 +45,5 @@ def cmd_table(a: argparse.Namespace) -> int:
         return 0
     print(report.suite_table(Path(a.results_dir), fmt=a.format, rows=a.rows,
                              columns=a.columns, metrics=a.metrics, alpha=a.alpha,
-                             pool=a.pool, legend=a.legend), end="")
+                             pool=a.pool, legend=a.legend, wide=a.wide), end="")
     return 0

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import io
 import math
+import shutil
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -323,10 +325,10 @@ def render(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: list[
            expected: list[dict[str, Any]] | None = None,
            references: list[dict[str, Any]] | None = None,
            warn: Callable[[str], None] | None = util.warn, legend: bool = False,
-           **tests: Any) -> str:
+           wide: bool = False, **tests: Any) -> str:
     """``tests``: build_table's alpha, correction, interval, looks, pool and notes;
     ``legend``: the CSV with its title and legend as leading '#' lines (other formats
-    always carry them)."""
+    always carry them); ``wide``: text on one line per row (``render_text``)."""
     if fmt not in FORMATS:
         raise ValueError(unknown_message("format", fmt, list(FORMATS)))
     t = build_table(df, rows, columns, metrics, expected, references, title, **tests)
@@ -335,8 +337,9 @@ def render(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: list[
             warn(w)
     if fmt == "csv":
         return render_csv(t, digits, legend=legend)
-    return {"text": render_text, "markdown": render_markdown, "latex": render_latex}[fmt](
-        t, digits)
+    if fmt == "text":
+        return render_text(t, digits, wide=wide)
+    return {"markdown": render_markdown, "latex": render_latex}[fmt](t, digits)
 
 
 def _body(t: Table, digits: int) -> tuple[list[str], list[list[tuple[str, bool]]]]:
@@ -371,11 +374,98 @@ def legend_lines(t: Table, fmt: str) -> list[str]:
     return _legend_lines(t, {"csv": "top_group = 1", "text": "*"}.get(fmt, "bold"))
 
 
-def render_text(t: Table, digits: int = 3) -> str:
-    head, body = _body(t, digits)
-    rows = [[f"{x} *" if best else x for x, best in r] for r in body]
-    out = [t.title, textfmt.render(head, rows), ""]
-    return "\n".join(out + _legend_lines(t, "*")) + "\n"
+def render_text(t: Table, digits: int = 3, width: int | None = None, wide: bool = False
+                ) -> str:
+    """The table as text that fits ``width`` columns (default: the terminal's, 80 when
+    there is none, ``$COLUMNS`` when set). Published values sit in the cell they belong to.
+    The first layout that fits: one table; one block per column (e.g. per dataset), its
+    metrics split over several blocks when needed; one paragraph per row, a line per cell.
+    ``wide``: one line per row whatever its width, published values in their own columns."""
+    legend = _legend_lines(t, "*")
+    if wide:
+        head, body = _body(t, digits)
+        rows = [[f"{x} *" if best else x for x, best in r] for r in body]
+        return "\n".join([t.title, textfmt.render(head, rows), "", *legend]) + "\n"
+    width = max(40, width or shutil.get_terminal_size((80, 24)).columns)
+    text = _fitted(t, digits, width)
+    wrap = [textwrap.fill(line, width, subsequent_indent="  ") for line in [t.title]]
+    notes = [textwrap.fill(line, width, subsequent_indent="  ") for line in legend]
+    return "\n".join([*wrap, text, "", *notes]) + "\n"
+
+
+def _cell_lines(t: Table, rk: tuple, ck: tuple, m: str, digits: int) -> list[str]:
+    """A cell as lines: its value with the top-group mark, then its published values."""
+    c = t.cells.get((rk, ck, m))
+    if c is None:
+        return []
+    out = [(c.text(digits) + (" *" if c.best else "")) if c.N else ""]
+    many = len(t.references) > 1
+    for b, p, v in c.published:  # the published value, then its verdict: narrow lines
+        out += [f"paper{f' [{b + 1}]' if many else ''} {p.text()}", verdict_text(v)]
+    return out
+
+
+def _fits(text: str, width: int) -> bool:
+    return max((len(line) for line in text.splitlines()), default=0) <= width
+
+
+def _fitted(t: Table, digits: int, width: int) -> str:
+    def table(cols: list[tuple[tuple, str]], name_col: bool = True) -> str:
+        head = [*t.rows, *((" / ".join([*ck, m]) if name_col else m) for ck, m in cols)]
+        body = []
+        for rk in t.row_keys:
+            cells = [_cell_lines(t, rk, ck, m, digits) for ck, m in cols]
+            if not any(cells):
+                continue
+            depth = max(len(c) for c in cells)  # a published value: the cell's second line
+            body += [[*(rk if i == 0 else [""] * len(rk)),
+                      *(c[i] if i < len(c) else "" for c in cells)] for i in range(depth)]
+        keep = [j for j in range(len(t.rows), len(head)) if any(r[j] for r in body)]
+        idx = list(range(len(t.rows))) + keep  # columns with no cell at all are left out
+        return textfmt.render([head[j] for j in idx], [[r[j] for j in idx] for r in body])
+
+    one = table([(ck, m) for ck in t.col_keys for m in t.metrics])
+    if _fits(one, width):
+        return one
+    blocks: list[str] = []
+    for ck in t.col_keys:  # a block per column value, its metrics in as few blocks as fit
+        chunk: list[str] = []
+        for m in t.metrics:
+            trial = table([(ck, x) for x in [*chunk, m]], name_col=False)
+            if chunk and not _fits(trial, width):
+                blocks.append(_block(ck, t, chunk, table))
+                chunk = []
+            chunk.append(m)
+        if chunk:
+            blocks.append(_block(ck, t, chunk, table))
+    text = "\n\n".join(blocks)
+    if _fits(text, width):
+        return text
+    return _paragraphs(t, digits, width)
+
+
+def _block(ck: tuple, t: Table, metrics: list[str], table) -> str:
+    title = ", ".join(f"{a} = {v}" for a, v in zip(t.columns, ck))
+    return (f"[{title}]\n" if title else "") + table([(ck, m) for m in metrics],
+                                                      name_col=False)
+
+
+def _paragraphs(t: Table, digits: int, width: int) -> str:
+    """One paragraph per row: its labels, then a line per (column, metric) cell."""
+    out = []
+    for rk in t.row_keys:
+        out.append(textwrap.fill(", ".join(f"{a} = {v}" for a, v in zip(t.rows, rk)), width,
+                                 subsequent_indent="    "))
+        for ck in t.col_keys:
+            for m in t.metrics:
+                lines = _cell_lines(t, rk, ck, m, digits)
+                cell = lines[0] if lines else ""
+                for i in range(1, len(lines), 2):  # published value: verdict
+                    cell += (" | " if cell else "") + f"{lines[i]}: {lines[i + 1]}"
+                if cell:
+                    out.append(textwrap.fill(f"{' / '.join([*ck, m])}: {cell}", width,
+                                             initial_indent="  ", subsequent_indent="      "))
+    return "\n".join(out)
 
 
 def render_markdown(t: Table, digits: int = 3) -> str:

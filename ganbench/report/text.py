@@ -55,12 +55,14 @@ def run_summary_line(s: Suite, out: dict[str, Any], root: Path) -> str:
 def suite_table(results_dir: Path, fmt: str = "text", rows: list[str] | None = None,
                 columns: list[str] | None = None, metrics: list[str] | None = None,
                 alpha: float | None = None, pool: list[str] | None = None,
-                legend: bool = False) -> str:
-    """``legend``: CSV with its title and legend as leading '#' lines (else plain)."""
+                legend: bool = False, wide: bool = False) -> str:
+    """``legend``: CSV with its title and legend as leading '#' lines (else plain);
+    ``wide``: text on one line per row, however wide (else it fits the terminal)."""
     from ganbench.report.tables import render
 
     return render(*_table_inputs(results_dir, rows, columns, metrics), fmt=fmt,
-                  pool=tuple(pool or ()), legend=legend, **_recorded(results_dir, alpha))
+                  pool=tuple(pool or ()), legend=legend, wide=wide,
+                  **_recorded(results_dir, alpha))
 
 
 def suite_ranks(results_dir: Path, rows: list[str] | None = None,
