@@ -107,3 +107,40 @@ def test_published_values_sit_in_their_cell_not_in_paper_columns(tmp_path, capsy
     assert lines[at + 2][col:].startswith("agrees (p=")
     assert main(["table", str(tmp_path / "pub"), "--wide"]) == 0
     assert "(paper)" in capsys.readouterr().out
+
+
+def _browser():
+    import shutil
+
+    return next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(n)), None)
+
+
+def test_the_html_results_table_fits_1280_px(tmp_path):
+    import re
+    import subprocess
+
+    from ganbench.report.page import html
+    from ganbench.report.tables import render
+
+    md = render(_wide_frame(), ["objective", "regularizer", "scheme", "model"], ["dataset"],
+                ["modes", "hq_fraction", "mode_kl", "jsd_classifier"], fmt="markdown",
+                warn=None)
+    table = html.markdown_table_html(md, 4)
+    assert 'class="results"' in table
+    # structure: a fixed layout at the page's width, cells that wrap (never a scrollbar)
+    assert re.search(r"table\.results \{ width: 100%; table-layout: fixed; \}", html.CSS)
+    assert "white-space: normal" in html.CSS.split("table.results th")[1].split("}")[0]
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no Chromium: the layout is checked by structure only")
+    js = ("<script>const s = document.querySelector('.scroll');"
+          "document.body.setAttribute('data-w', s.scrollWidth + ' ' + s.clientWidth);</script>")
+    page = tmp_path / "t.html"
+    page.write_text(f"<!doctype html><html><head><meta charset=utf-8><style>{html.CSS}"
+                    f"</style></head><body>{table}{js}</body></html>")
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--window-size=1280,900", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    scroll, client = map(int, re.search(r'data-w="(\d+) (\d+)"', dom).groups())
+    assert scroll <= client <= 1280  # nothing to scroll sideways

@@ -36,6 +36,9 @@ thead th { background: var(--soft); position: sticky; top: 0; }
 tbody tr:nth-child(even) { background: #fbfcfd; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.label { white-space: nowrap; }
+/* the results table fits the page (1280 px) however many columns: cells wrap, never scroll */
+table.results { width: 100%; table-layout: fixed; }
+table.results th, table.results td.num { white-space: normal; overflow-wrap: anywhere; }
 .results strong { color: #0b5394; }
 .legend { color: var(--muted); font-size: 12.5px; margin: 4px 0 0 18px; padding: 0; }
 figure { margin: 18px 0 26px; }
