@@ -176,6 +176,5 @@ def record_failure(group: list[RunSpec], root: Path, exc: Exception) -> list[dic
         d.write_spec(r.to_dict())
         summary = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                    "traceback": tb, "metrics": {}, "group": r.group_key()}
-        d.write_summary(summary)
-        out.append(summary)
+        out.append(d.write_summary(summary))
     return out

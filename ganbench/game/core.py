@@ -198,8 +198,8 @@ class Game:
         """The critic's outputs in fp32 (under a reduced-precision autocast, its products run
         low and the objectives' losses and penalties are computed from fp32 outputs)."""
         if d_params is None:
-            return lambda x: self.D(x).float()
-        return lambda x: functional_call(self.D, d_params, (x,)).float()
+            return lambda x: _widened(self.D(x))
+        return lambda x: _widened(functional_call(self.D, d_params, (x,)))
 
     # --- losses (one per member, [E]) ----------------------------------------------
     def _part_critic(self, d_params: Params | None, part: Part) -> Callable[[Tensor], Tensor]:
@@ -210,7 +210,7 @@ class Game:
             return self.critic(d_params)
         params = dict(self.D.named_parameters()) if d_params is None else d_params
         sliced = {k: v.index_select(0, part.idx) for k, v in params.items()}
-        return lambda x: functional_call(self.D, sliced, (x,)).float()
+        return lambda x: _widened(functional_call(self.D, sliced, (x,)))
 
     def _penalised(self, d_params: Params | None, part: Part) -> Callable[[Tensor], Tensor]:
         """The critic as a regularizer sees it: its part's members' scores only (InfoGAN's
@@ -250,7 +250,7 @@ class Game:
         name = part.name or type(part.plugin).__name__.lower()
         log = self.penalties.get(name)
         if log is None:
-            log = torch.full((self.members,), float("nan"), device=pen.device)
+            log = torch.full((self.members,), float("nan"), dtype=torch.float32, device=pen.device)
         self.penalties[name] = log.index_put((part.idx,), pen.detach().float())
 
     def g_loss(self, z: Tensor, real: Tensor | None = None, d_params: Params | None = None,
@@ -349,6 +349,12 @@ class Game:
 
 
 RNG_STREAMS = ("data", "noise", "reg")
+
+
+def _widened(x: Tensor) -> Tensor:
+    """A critic output in at least fp32: reduced-precision outputs widen, float64 stays
+    (the finite-difference checks train in float64)."""
+    return x.float() if x.dtype in (torch.bfloat16, torch.float16) else x
 
 
 def _module_slice(module: nn.Module, i: int) -> dict[str, Tensor]:

@@ -69,11 +69,11 @@ class RunDir:
     def write_checkpoint(self, data: bytes) -> None:
         self._write(self.checkpoint_path.name, data)
 
-    def write_summary(self, summary: dict[str, Any]) -> None:
+    def write_summary(self, summary: dict[str, Any]) -> dict[str, Any]:
         """Write the summary (last: the run's other files are written before it), naming
         its run, the digest of its spec.yaml and of the metrics.jsonl and samples.npz beside
         it, and sealed with a digest of its own content: what ties it and them to this run
-        (``results.verify``)."""
+        (``results.verify``). Returns the summary as written."""
         if summary.get("status") not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
         spec = self.path / "spec.yaml"
@@ -85,6 +85,7 @@ class RunDir:
         stamped = seal(json.loads(dumps(stamped)))  # as read back: plain JSON values
         # the summary marks a run finished: make it durable
         self._write(self.summary_path.name, dumps(stamped, indent=2).encode(), durable=True)
+        return stamped
 
     def read_summary(self) -> dict[str, Any]:
         return read_json(self.summary_path)

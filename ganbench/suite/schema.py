@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ganbench.registry import unknown_message
 from ganbench.suite import reference as published
@@ -108,6 +108,17 @@ class SuiteFile(_Strict):
     references: list[published.Reference] = []
     # importable modules that register plug-ins, imported before the runs are validated
     plugins: list[str] = []
+
+    @model_validator(mode="after")
+    def _default_rows_name_the_grid(self) -> SuiteFile:
+        # rows left to their default also name every other grid axis: a cell then holds one
+        # configuration (results.pooling) without the user listing what the grid varies
+        if "rows" not in self.table.model_fields_set:
+            rows = list(self.table.rows)
+            rows += [k for k in self.grid if k != "seed" and k not in rows
+                     and k not in self.table.columns]
+            self.table = self.table.model_copy(update={"rows": rows})
+        return self
 
 
 SECTION_MODELS = {"optimizer": OptimizerCfg, "training": TrainingCfg, "evaluation": EvaluationCfg}

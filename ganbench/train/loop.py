@@ -118,7 +118,7 @@ def finish(session: Session, keep_checkpoint: bool = False) -> list[dict[str, An
         if status == "done":
             extra = {} if session.codes is None else {"labels": session.codes[i].numpy()}
             d.write_samples(fake=fake[i], z=session.z_eval[i].cpu().numpy(), **extra)
-        d.write_summary(summary)
+        summary = d.write_summary(summary)  # as written: sealed, as a reader sees it
         if not keep_checkpoint:
             d.checkpoint_path.unlink(missing_ok=True)
         summaries.append(summary)

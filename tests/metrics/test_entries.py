@@ -170,7 +170,7 @@ def test_table_metrics_are_entries_the_evaluated_metrics_declare():
 
 @pytest.mark.parametrize("mutate, path, words", [
     (lambda d: d["base"]["training"].update(iteration=5), "base.training.iteration",
-     "valid: batch_size, checkpoint_every_s, ema, iterations (did you mean 'iterations'?)"),
+     "valid: batch_size, checkpoint_every_s, compile, ema, iterations, precision (did you mean 'iterations'?)"),
     (lambda d: d["base"]["evaluation"].update(evry=5), "base.evaluation.evry",
      "did you mean 'every'"),
     (lambda d: d.update(table={"colums": ["dataset"]}), "table.colums", "did you mean 'columns'"),
