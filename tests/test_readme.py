@@ -97,7 +97,8 @@ def test_links_lead_somewhere(doc):
     text = (ROOT / doc).read_text()
     anchors = {slug(h) for h in re.findall(r"^#+ (.+)$", text, re.M)}
     local = set(re.findall(r"\]\(#([^)]+)\)", text))
-    assert local and not local - anchors, sorted(local - anchors)
+    assert local or doc != "README.md"  # the README links its own sections
+    assert not local - anchors, sorted(local - anchors)
     for target, anchor in re.findall(r"\]\(([\w./-]+\.md)(?:#([^)]*))?\)", text):
         path = (ROOT / doc).parent / target
         assert path.is_file(), f"{doc} links to {target}, which does not exist"
