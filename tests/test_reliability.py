@@ -575,3 +575,26 @@ def test_the_markdown_report_escapes_what_came_from_the_suite(tmp_path, capsys):
     assert "&lt;script&gt;" in outside and "\\[x\\](javascript:" in outside  # no link
     assert "<script" not in outside and "<img" not in outside
     assert not re.search(r"(?<!\\)\]\(javascript:", outside)
+
+
+@pytest.mark.parametrize("error, code", [
+    (OSError(errno.ENOSPC, "No space left on device", "/x/metrics.jsonl"), 4),
+    (OSError(errno.EROFS, "Read-only file system", "/x/samples.npz"), 4),
+    (RuntimeError("a bug in a plug-in"), 3),
+])
+def test_runs_lost_to_a_refusing_disk_exit_4_other_failures_3(template, tmp_path, capsys,
+                                                              monkeypatch, error, code):
+    # the failure record itself is written (only training hit the full disk): the run is
+    # recorded as failed, and the exit code says whose fault it was
+    from ganbench.execute import inprocess
+
+    def refuse(*a, **k):
+        raise error
+
+    f, _, _ = template
+    monkeypatch.setattr(inprocess, "train", refuse)
+    assert main(["run", str(f), "--results", str(tmp_path / "r"), *RUN]) == code
+    err = capsys.readouterr().err
+    assert ("because the environment refused" in err) == (code == 4), err
+    summaries = [json.loads(p.read_text()) for p in (tmp_path / "r" / "rel").glob("*/summary.json")]
+    assert summaries and all(s["status"] == "failed" for s in summaries)

@@ -3,7 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import errno
 from collections.abc import Callable
+
+# what an OSError's errno says about the environment, and the fix to print
+REFUSED = {
+    errno.EROFS: "the filesystem is read-only: results need a writable folder (choose "
+                 "another with --results or -o)",
+    errno.EACCES: "permission denied: make it writable, or choose another folder (--results "
+                  "or -o)",
+    errno.EPERM: "not permitted: make it writable, or choose another folder (--results or -o)",
+    errno.ENOSPC: "no space left on the device: free some space and run again (finished runs "
+                  "are kept, the rest resume)",
+    errno.EDQUOT: "disk quota exceeded: free some space and run again (finished runs are "
+                  "kept, the rest resume)",
+    errno.ENOTDIR: "a path on the way is a file, not a folder: --results (and -o's folder) "
+                   "must be folders",
+}
 
 
 class UsageError(Exception):

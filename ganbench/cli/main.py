@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import os
 import sys
 import traceback
@@ -41,20 +40,6 @@ EXIT_CODES = {
     130: "interrupted by SIGINT (Ctrl-C); 143: by SIGTERM. Finished runs are kept",
 }
 
-# what an OSError's errno says about the environment, and the fix to print
-_REFUSED = {
-    errno.EROFS: "the filesystem is read-only: results need a writable folder (choose "
-                 "another with --results or -o)",
-    errno.EACCES: "permission denied: make it writable, or choose another folder (--results "
-                  "or -o)",
-    errno.EPERM: "not permitted: make it writable, or choose another folder (--results or -o)",
-    errno.ENOSPC: "no space left on the device: free some space and run again (finished runs "
-                  "are kept, the rest resume)",
-    errno.EDQUOT: "disk quota exceeded: free some space and run again (finished runs are "
-                  "kept, the rest resume)",
-    errno.ENOTDIR: "a path on the way is a file, not a folder: --results (and -o's folder) "
-                   "must be folders",
-}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -134,10 +119,10 @@ def classify(exc: BaseException) -> tuple[int, str]:
 
     if isinstance(exc, EnvironmentRefused):
         return 4, str(exc)
-    if isinstance(exc, OSError) and exc.errno in _REFUSED and not isinstance(
+    if isinstance(exc, OSError) and exc.errno in cli.REFUSED and not isinstance(
             exc, FileNotFoundError):
         where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f) or "?"
-        return 4, f"{where}: {_REFUSED[exc.errno]}"
+        return 4, f"{where}: {cli.REFUSED[exc.errno]}"
     if isinstance(exc, (SuiteError, cli.UsageError, RegistryError, FileNotFoundError,
                         ValueError)):
         return 2, str(exc)

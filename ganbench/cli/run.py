@@ -110,6 +110,12 @@ def cmd_run(a: argparse.Namespace) -> int:
     if rounds is not None:
         print("adaptive seeds:\n  " + "\n  ".join(rounds.lines()))
     print(report.suite_table(root / s.name, fmt=a.format))
+    refused = [(e, text) for e, text in out.get("os_errors", []) if e in cli.REFUSED]
+    if refused:  # runs lost to a full or read-only disk: the environment's fault, exit 4
+        code, text = refused[0]
+        print(f"error: {len(refused)} run(s) failed because the environment refused "
+              f"({text[:300]}): {cli.REFUSED[code]}", file=sys.stderr)
+        return 4
     if out.get("failed"):  # trained, but lost runs to errors: exit 3 (their summaries say why)
         print(f"error: {out['failed']} run(s) failed; their summary.json holds the error, and "
               "the next run trains them again", file=sys.stderr)

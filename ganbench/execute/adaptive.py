@@ -50,6 +50,8 @@ class AdaptiveResult:
             for k, v in o.items():
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     out[k] = out.get(k, 0) + v
+                elif isinstance(v, list):  # e.g. the errors runs failed with
+                    out[k] = out.get(k, []) + v
         if self.outputs:
             last = self.outputs[-1]
             out["runs"] = last.get("runs", 0)

@@ -176,5 +176,8 @@ def record_failure(group: list[RunSpec], root: Path, exc: Exception) -> list[dic
         d.write_spec(r.to_dict())
         summary = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                    "traceback": tb, "metrics": {}, "group": r.group_key()}
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # the CLI tells a refusing environment (a full disk: exit 4) from a failed run (3)
+            summary["errno"] = exc.errno
         out.append(d.write_summary(summary))
     return out

@@ -141,6 +141,8 @@ def _run_locked(suite: Suite, root: Path, device: str, vectorize: str, max_group
     def ended(gi: int, summaries: list[dict]) -> None:
         for s in summaries:
             out[s["status"]] += 1
+            if s["status"] == "failed" and isinstance(s.get("errno"), int):
+                out.setdefault("os_errors", []).append((s["errno"], s.get("error", "")))
         finished.add(gi)
         bar.end_group(gi, [s["status"] for s in summaries])
 
