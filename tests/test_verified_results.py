@@ -106,7 +106,7 @@ def test_stale_temporary_files_are_removed_at_start(trained, capsys):
     assert not any(p.exists() for p in stale) and keep.exists()
 
 
-def test_check_fails_on_a_baseline_run_the_fresh_results_cannot_read(trained, tmp_path, capsys):
+def test_check_refuses_fresh_results_it_cannot_read(trained, tmp_path, capsys):
     s, _, root = trained
     base = tmp_path / "base.json"
     assert main(["baseline", str(root / "tiny"), "-o", str(base)]) == 0
@@ -114,10 +114,11 @@ def test_check_fails_on_a_baseline_run_the_fresh_results_cannot_read(trained, tm
     assert main(["check", str(root / "tiny"), "--baseline", str(base)]) == 0
     summary_of(root, s).write_text("{")
     capsys.readouterr()
-    assert main(["check", str(root / "tiny"), "--baseline", str(base)]) == 1
-    out = capsys.readouterr().out
-    assert "(runs)" in out and "MISSING" in out and s.runs[0].run_id in out
-    assert "summary.json is not valid JSON" in out
+    # a damaged run is bad files (exit 2) naming it, not a regression (exit 1)
+    assert main(["check", str(root / "tiny"), "--baseline", str(base)]) == 2
+    err = capsys.readouterr().err
+    assert "do not verify" in err and s.runs[0].run_id in err
+    assert "summary.json is not valid JSON" in err
     # baseline of such results says which run it leaves out
     assert main(["baseline", str(root / "tiny"), "-o", str(tmp_path / "b2.json")]) == 0
     assert f"not counted: {summary_of(root, s).parent}" in capsys.readouterr().err
