@@ -17,17 +17,16 @@ def cmd_check(a: argparse.Namespace) -> int:
 
     a.baseline = str(baseline_path(a.baseline))  # a bare name: the shipped baseline
     base = baseline.load(a.baseline)  # first: a bad baseline is a usage error (exit 2)
-    from ganbench.results.verify import run_checks
-
-    # damaged fresh results are bad files (exit 2), never read as a regression (exit 1)
-    damaged = [c for c in run_checks(Path(a.results_dir)) if c.state == "invalid"]
+    current = baseline.summarise(Path(a.results_dir))
+    # damaged fresh results are bad files (exit 2), never read as a regression (exit 1);
+    # summarise verified every folder already (its not_counted)
+    damaged = [f"{rid}: {why[len('invalid: '):]}" for rid, why in
+               (current.get("not_counted") or {}).items() if why.startswith("invalid:")]
     if damaged:
         raise cli.UsageError(
             f"{len(damaged)} run folder(s) of {a.results_dir} do not verify, so they cannot "
-            "be checked: " + "; ".join(f"{c.path}: {c.reason}" for c in damaged[:5])
-            + (" ..." if len(damaged) > 5 else "")
+            "be checked: " + "; ".join(damaged[:5]) + (" ..." if len(damaged) > 5 else "")
             + " (ganbench verify lists them; ganbench run trains them again)")
-    current = baseline.summarise(Path(a.results_dir))
     baseline.same_suite(base, current, a.baseline)  # another suite's baseline: exit 2 too
     result = check.compare(base, current, alpha=a.alpha, correction=a.correction)
     if a.json:
