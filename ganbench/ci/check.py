@@ -154,15 +154,18 @@ def _values(m: dict[str, Any] | None) -> np.ndarray:
 def _match(base: dict, now: dict) -> tuple[dict[str, str], list[str]]:
     """Baseline group key -> fresh group key: the same config, else the same labels."""
     pairs = {k: k for k in base if k in now}
-    by_labels: dict[str, list[str]] = {}
+
+    def labels(g: dict) -> tuple:  # in a fixed order: a baseline file stores keys sorted
+        return tuple(sorted((str(a), str(b)) for a, b in (g["labels"] or {}).items()))
+    by_labels: dict[tuple, list[str]] = {}
     for k, g in now.items():
         if k not in pairs.values():
-            by_labels.setdefault(group_title(g["labels"]), []).append(k)
+            by_labels.setdefault(labels(g), []).append(k)
     changed = []
     for k, g in base.items():
         if k in pairs:
             continue
-        cands = by_labels.get(group_title(g["labels"]), [])
+        cands = by_labels.get(labels(g), [])
         if len(cands) == 1:
             pairs[k] = cands[0]
             changed.append(k)

@@ -1,6 +1,6 @@
 """Metrics of generated samples, registered in ``REGISTRY``."""
 
-from ganbench.metrics import conditional, dirac, gaussian_fit, modes, stacked  # noqa: F401, E501  (registers)
+from ganbench.metrics import conditional, dirac, gaussian_fit, lines, modes, stacked  # noqa: F401, E501  (registers)
 from ganbench.metrics.base import EvalContext, Metric, MetricError
 from ganbench.metrics.registry import REGISTRY
 

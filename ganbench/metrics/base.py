@@ -49,8 +49,8 @@ DIRECTIONS = ("max", "min", None)
 
 #: what a metric may need from the run, beyond samples and the dataset
 NEEDS: dict[str, str] = {
-    "critic": "the training critic (ctx.extras['critic']; supplied while training, not for "
-              "sample files)",
+    "critic": "the training critic (ctx.extras['critic'](x) -> raw outputs; grad=True for "
+              "its input gradient; supplied while training, not for sample files)",
     "codes": "the discrete codes the samples were generated from (ctx.extras['labels']; a "
              "model that packs labels or codes, e.g. mlp_conditional or mlp_infogan)",
     "labels": "the class labels the samples were generated from (a conditional model, e.g. "
@@ -130,6 +130,11 @@ class Metric:
 
     def applies(self, dataset: Dataset | None) -> str | None:
         """None if the metric can run on this dataset, else the reason it cannot."""
+        return None
+
+    def feature_space(self, dataset: Dataset | None) -> dict[str, object] | None:
+        """The feature extractor its values are computed in, with its preprocessing, as a
+        run's summary records it (None: the metric reads the samples themselves)."""
         return None
 
     def __call__(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:

@@ -87,6 +87,9 @@ class _DensityCoverage(Metric):
         why = self.extractor.applies(dataset)
         return None if why is None else f"features {self.features!r}: {why}"
 
+    def feature_space(self, dataset) -> dict[str, object]:
+        return {"extractor": self.features, **self.extractor.preprocessing()}
+
     def values(self, fake: Tensor, ctx: EvalContext) -> dict[str, float]:
         flat_pair(ctx.real, fake)  # shapes agree, finite
         return density_coverage(self.extractor.extract(ctx.real, ctx),

@@ -61,6 +61,10 @@ def mmd2_unbiased(x: Tensor, y: Tensor, bandwidths: list[float]) -> float:
     return float(sxx + syy - 2 * kxy.mean())
 
 
+#: the bandwidth factors of the kernel mixture (times the base bandwidth)
+MMD_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
 @REGISTRY.register("mmd", description="unbiased MMD^2 with a mixture of RBF kernels "
                    "(median-heuristic bandwidth times factors)",
                    reference="Gretton et al. 2012, A kernel two-sample test (JMLR)")
@@ -69,7 +73,7 @@ class MMD(Metric):
                ResultEntry("mmd_bandwidth", None, "", "base bandwidth of the kernels"))
     band = (0.002, 0.1)
 
-    def __init__(self, factors: tuple = (0.25, 0.5, 1.0, 2.0, 4.0), bandwidth: float = 0.0,
+    def __init__(self, factors: tuple = MMD_FACTORS, bandwidth: float = 0.0,
                  max_samples: int = 5000):
         factors = tuple(float(f) for f in factors)
         if not factors or min(factors) <= 0:

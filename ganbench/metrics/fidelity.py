@@ -115,6 +115,10 @@ class _Fidelity(Metric):
             return None if why is None else f"features {feats!r}: {why}"
         return None
 
+    def feature_space(self, dataset) -> dict[str, object]:
+        feats = self._resolve(dataset)  # 'auto' as this dataset resolves it
+        return {"extractor": feats, **self.extractor(feats).preprocessing()}
+
     def compute(self, fake: Tensor, ctx: EvalContext, **flags) -> dict[str, float]:
         register_extractors()
         real = ctx.real

@@ -47,6 +47,9 @@ class FGAN(Objective):
     by quadrature)."""
 
     family: str = ""
+    #: D_f of two distributions with disjoint supports, f(0) + lim_{u -> inf} f(u) / u
+    #: (WGAN's parallel lines: ``ganbench.metrics.lines``)
+    disjoint: float = math.nan
 
     def __init__(self, generator: str = "alternative"):
         if generator not in GENERATOR_FORMS:
@@ -94,6 +97,7 @@ def _register(name: str, what: str):
 @_register("fgan_kl", "KL(P||Q)")
 class KL(FGAN):
     family = "kl"
+    disjoint = math.inf
     divergence = "KL(P||Q)"
     activation = "v"
 
@@ -113,6 +117,7 @@ class KL(FGAN):
 @_register("fgan_reverse_kl", "KL(Q||P)")
 class ReverseKL(FGAN):
     family = "reverse_kl"
+    disjoint = math.inf
     divergence = "KL(Q||P) (reverse KL)"
     activation = "-exp(-v)"
 
@@ -135,6 +140,7 @@ class ReverseKL(FGAN):
 @_register("fgan_pearson", "Pearson chi^2(P||Q)")
 class Pearson(FGAN):
     family = "pearson"
+    disjoint = math.inf
     divergence = "Pearson chi^2(P||Q) = sum (p-q)^2/q"
     activation = "v"
 
@@ -154,6 +160,7 @@ class Pearson(FGAN):
 @_register("fgan_neyman", "Neyman chi^2(P||Q)")
 class Neyman(FGAN):
     family = "neyman"
+    disjoint = math.inf
     divergence = "Neyman chi^2(P||Q) = sum (p-q)^2/p"
     activation = "1 - exp(-v)"
 
@@ -176,6 +183,7 @@ class Neyman(FGAN):
 @_register("fgan_hellinger", "the squared Hellinger distance")
 class Hellinger(FGAN):
     family = "hellinger"
+    disjoint = 2.0
     divergence = "squared Hellinger sum (sqrt p - sqrt q)^2"
     activation = "1 - exp(-v)"
 
@@ -198,6 +206,7 @@ class Hellinger(FGAN):
 @_register("fgan_jensen_shannon", "2*JSD(P||Q)")
 class JensenShannon(FGAN):
     family = "jensen_shannon"
+    disjoint = 2 * LOG2
     # Table 1 prints the JS divergence with a factor 1/2, but its f (and the conjugate of
     # Table 2) give D_f = KL(P||M) + KL(Q||M) = 2*JSD; we state what the loss reaches.
     divergence = "2*JSD(P||Q) (f(u) = u log u - (u+1) log((u+1)/2))"
@@ -222,6 +231,7 @@ class JensenShannon(FGAN):
 @_register("fgan_gan", "2*JSD(P||Q) - log 4 (the GAN divergence)")
 class GANDivergence(FGAN):
     family = "gan"
+    disjoint = 0.0
     divergence = "2*JSD(P||Q) - log 4"
     activation = "-log(1 + exp(-v))"
 
@@ -244,6 +254,7 @@ class GANDivergence(FGAN):
 @_register("fgan_total_variation", "the total variation distance")
 class TotalVariation(FGAN):
     family = "total_variation"
+    disjoint = 1.0
     divergence = "TV(P,Q) = 1/2 sum |p-q|"
     activation = "tanh(v)/2"
 
@@ -300,6 +311,7 @@ class _JeffreyConjugate:
 @_register("fgan_jeffrey", "Jeffrey's divergence KL(P||Q) + KL(Q||P)")
 class Jeffrey(FGAN):
     family = "jeffrey"
+    disjoint = math.inf
     divergence = "Jeffrey KL(P||Q) + KL(Q||P) = sum (p - q) log(p/q)"
     activation = "v"
 

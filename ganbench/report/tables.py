@@ -200,13 +200,14 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
             warnings.append(f"no run computed {m!r}; its column is empty (metrics with values: "
                             f"{', '.join(computed) or 'none'})")
     for m in metrics:  # a column compares values of one feature space only
-        col = f"features:{m}"
-        spaces = sorted(df.loc[df[f"metric:{m}"].notna(), col].dropna().unique()) \
-            if col in df.columns else []
-        if len(spaces) > 1:
-            raise ValueError(f"metric {m!r} was computed with different feature extractors "
-                             f"({', '.join(map(str, spaces))}) in {where}: a column compares "
-                             f"one; table them apart or evaluate one extractor")
+        for col, what, sep in ((f"features:{m}", "feature extractors", ", "),
+                               (f"preprocessing:{m}", "preprocessing of its features", "; ")):
+            spaces = sorted(df.loc[df[f"metric:{m}"].notna(), col].dropna().unique()) \
+                if col in df.columns else []
+            if len(spaces) > 1:
+                raise ValueError(f"metric {m!r} was computed with different {what} "
+                                 f"({sep.join(map(str, spaces))}) in {where}: a column "
+                                 f"compares one; table them apart or evaluate one extractor")
     one_suite(df, where)
     if expected is not None:
         df, stale = recorded_runs(df, [e["run_id"] for e in expected])

@@ -3,6 +3,7 @@ suite's grid order where its record gives it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def load_results(results_dir: Path | str) -> pd.DataFrame:
         for k, v in (spec.get("labels") or {}).items():
             row[k] = v
         row.update(extra)
-        row.update({f"features:{k}": v for k, v in feature_spaces(spec["config"]).items()})
+        row.update(feature_columns(spec["config"], s.get("features")))
         for k, v in (s.get("metrics") or {}).items():
             row[f"metric:{k}"] = np.nan if v is None else v
         for k, v in (s.get("timings") or {}).items():
@@ -51,6 +52,24 @@ def load_results(results_dir: Path | str) -> pd.DataFrame:
         raise FileNotFoundError(f"no finished runs under {root}"
                                 + (f"; {len(bad)} run(s) not counted:{more}" if bad else ""))
     return pd.DataFrame(rows)
+
+
+def feature_columns(config: dict[str, Any], recorded: Any = None) -> dict[str, str]:
+    """``features:<entry>`` (the extractor's name) and ``preprocessing:<entry>`` (its input
+    size, resize, normalisation and dimension, as JSON) of each entry a metric computed in
+    a feature space: as the run's summary recorded them (``auto`` resolved), else, for runs
+    from before summaries recorded them, the name its config gives."""
+    from ganbench.metrics.registry import REGISTRY, entries_of
+
+    out = {f"features:{k}": v for k, v in feature_spaces(config).items()}
+    for name, space in (recorded if isinstance(recorded, dict) else {}).items():
+        if not isinstance(space, dict) or name not in REGISTRY:
+            continue
+        rest = {k: v for k, v in space.items() if k != "extractor"}
+        for e in entries_of(name):
+            out[f"features:{e.name}"] = str(space.get("extractor"))
+            out[f"preprocessing:{e.name}"] = json.dumps(rest, sort_keys=True)
+    return out
 
 
 def feature_spaces(config: dict[str, Any]) -> dict[str, str]:

@@ -187,7 +187,7 @@ def _summary_problem(summary: Any, spec: dict[str, Any]) -> str:
     if not isinstance(metrics, dict) or not all(isinstance(k, str) and _number(v)
                                                 for k, v in metrics.items()):
         return "summary.json's 'metrics' is not a mapping of names to numbers"
-    for key in ("timings", "environment", "last_metrics", "metric_errors"):
+    for key in ("timings", "environment", "last_metrics", "metric_errors", "features"):
         if not isinstance(summary.get(key, {}), dict):
             return f"summary.json's {key!r} is not a mapping"
     if status == "failed":

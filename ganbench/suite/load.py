@@ -3,6 +3,7 @@ plug-in modules imported, then validated and expanded into a ``Suite``."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,23 @@ def import_plugins(modules: list[str], source: str, folder: Path | None = None) 
     add_plugins_to_env(modules)
 
 
+def use_weights(given: str, source: str, folder: Path | None = None) -> None:
+    """The suite's ``weights:`` folder as $GANBENCH_WEIGHTS (worker processes inherit the
+    environment), unless the variable is already set: a machine's own copy wins."""
+    from ganbench.features.base import WEIGHTS_ENV
+
+    if os.environ.get(WEIGHTS_ENV):
+        return
+    path = Path(given).expanduser()
+    if not path.is_absolute() and folder is not None:
+        path = folder / path
+    if not path.is_dir():
+        raise SuiteError(source, [("weights", f"{given!r} is not a folder ({path}): name the "
+                                  f"folder holding the extractors' weight files, or set "
+                                  f"{WEIGHTS_ENV}")])
+    os.environ[WEIGHTS_ENV] = str(path.resolve())
+
+
 def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
                 folder: Path | None = None, variant: str = "") -> Suite:
     """``variant``: a suffix of the suite's name (``--set`` options: '+<hash>')."""
@@ -121,6 +139,8 @@ def parse_suite(raw: Any, source: str = "<suite>", default_name: str = "suite",
     except ValidationError as exc:
         raise SuiteError(source, pydantic_problems(exc, SuiteFile)) from None
     import_plugins(spec.plugins, source, folder)  # before any plug-in name is looked up
+    if spec.weights is not None:  # before validation asks the extractors for their weights
+        use_weights(spec.weights, source, folder)
     name = spec.name or default_name
     from ganbench.util.containment import name_problem, shown  # the name becomes a folder
 

@@ -108,6 +108,10 @@ class SuiteFile(_Strict):
     references: list[published.Reference] = []
     # importable modules that register plug-ins, imported before the runs are validated
     plugins: list[str] = []
+    # the folder of local feature-extractor weights (relative: to the suite file's folder);
+    # $GANBENCH_WEIGHTS, where set, wins (it names this machine's copy). Not in run ids:
+    # where the weights lie is not a setting of the experiment
+    weights: str | None = Field(None, min_length=1, max_length=4096)
 
     @model_validator(mode="after")
     def _default_rows_name_the_grid(self) -> SuiteFile:

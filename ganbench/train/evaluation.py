@@ -15,16 +15,22 @@ from ganbench.util import warn
 
 
 def member_critic(game: Game, i: int):
-    """The training critic of member i as a function [N, ...] -> [N] raw outputs."""
+    """The training critic of member i as a function [N, ...] -> [N] raw outputs
+    (``grad=True``: differentiable in x, for metrics that read its input gradient)."""
 
-    @torch.no_grad()
-    def critic(x: Tensor) -> Tensor:
+    def critic(x: Tensor, grad: bool = False) -> Tensor:
         dev = game.alive.device
-        xs = x.to(dev).unsqueeze(0).expand(game.members, *x.shape)
         was_training = game.D.training
         game.D.eval()  # evaluation must not advance training state (spectral-norm vectors, BN)
         try:
-            return game.D(xs)[i].cpu()
+            with torch.set_grad_enabled(grad):
+                x = x.to(dev)
+                xs = x.unsqueeze(0).expand(game.members, *x.shape)
+                if grad:
+                    # only member i's slot is differentiable: a diverged member's NaN
+                    # weights would otherwise reach x's gradient as 0 * NaN
+                    xs = torch.cat([xs[:i].detach(), x.unsqueeze(0), xs[i + 1:].detach()])
+                return game.D(xs)[i].cpu()
         finally:
             game.D.train(was_training)
 

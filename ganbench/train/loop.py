@@ -98,6 +98,9 @@ def finish(session: Session, keep_checkpoint: bool = False) -> list[dict[str, An
     div = session.diverged_at.cpu().tolist()
     peak_kind, peak = peak_memory(device)
     env = environment(device)
+    # the feature space (extractor and preprocessing) of each metric that computes in one
+    spaces = {name: fs for name, m in session.built.metrics.items()
+              if (fs := m.feature_space(session.built.dataset)) is not None}
     iterations, batch = session.training["iterations"], session.training["batch_size"]
     steps_done, train_s = iterations - session.start, session.train_s
     summaries = []
@@ -115,6 +118,8 @@ def finish(session: Session, keep_checkpoint: bool = False) -> list[dict[str, An
                    "last_metrics": session.final[i], "metric_errors": session.errors[i],
                    "timings": t, "environment": env, "group": specs[i].group_key(),
                    "resumed_from": session.start or None}
+        if spaces:
+            summary["features"] = spaces
         if status == "done":
             extra = {} if session.codes is None else {"labels": session.codes[i].numpy()}
             d.write_samples(fake=fake[i], z=session.z_eval[i].cpu().numpy(), **extra)

@@ -122,3 +122,34 @@ def test_a_suite_without_the_weights_or_with_an_unknown_extractor_exits_2(
         err = capsys.readouterr().err
         assert code == 2 and words in err and "evaluation.metrics[0]" in err, err
         assert not results.exists()
+
+
+def test_a_suites_weights_key_names_the_folder_and_the_environment_wins(
+        tiny, tmp_path, monkeypatch, capsys):
+    """`weights:` (relative to the suite file) is where the extractors read their files;
+    $GANBENCH_WEIGHTS, where set, names this machine's copy and wins; a folder that does
+    not exist is refused at its key, exit 2, nothing written."""
+    import yaml
+    folder = tmp_path / "suites"
+    (folder / "w").mkdir(parents=True)
+    torch.manual_seed(0)
+    torch.save(tiny_net().state_dict(), folder / "w" / FILE)
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    raw = yaml.safe_load(open(_suite(tmp_path, {"name": "fid", "features": "tiny_test"})))
+    suite = folder / "s.yaml"
+    results = tmp_path / "results"
+    for given, code in (("missing", 2), ("w", 0)):
+        monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+        suite.write_text(yaml.safe_dump({**raw, "weights": given}))
+        assert main(["run", str(suite), "--results", str(results), "--no-progress"]) == code
+        err = capsys.readouterr().err
+        if code == 2:
+            assert "weights" in err and "missing" in err and not results.exists(), err
+    summary = next(results.glob("s/*/summary.json")).read_text()
+    assert '"fid"' in summary and "tiny_test" in summary
+    # the environment's folder wins: one without the file is refused, naming that file
+    empty = tmp_path / "elsewhere"
+    empty.mkdir()
+    monkeypatch.setenv(WEIGHTS_ENV, str(empty))
+    assert main(["run", str(suite), "--results", str(tmp_path / "r2"), "--no-progress"]) == 2
+    assert str(empty / FILE) in capsys.readouterr().err
