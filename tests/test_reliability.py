@@ -600,3 +600,46 @@ def test_runs_lost_to_a_refusing_disk_exit_4_other_failures_3(template, tmp_path
     assert ("because the environment refused" in err) == (code == 4), err
     summaries = [json.loads(p.read_text()) for p in (tmp_path / "r" / "rel").glob("*/summary.json")]
     assert summaries and all(s["status"] == "failed" for s in summaries)
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """A mounted tmpfs of 64 KiB at tmp_path/fs, where this machine lets the test mount
+    one (root with the capability); else the check is the patched ENOSPC one above."""
+    import subprocess
+    mnt = tmp_path / "fs"
+    mnt.mkdir()
+    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)],
+                        capture_output=True).returncode == 0 if os.geteuid() == 0 else False
+    if not ok:
+        pytest.skip("this machine does not let the test mount a tmpfs; the patched ENOSPC "
+                    "test covers a full disk")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_real_full_filesystem_exits_4_and_a_rerun_with_room_is_identical(
+        template, tmpfs, capsys):
+    """A real full disk (a 64 KiB tmpfs: the suite's 8 runs need about 200 KiB): exit 4
+    naming the path and the fix, no traceback, nothing half-written counted; remounted
+    larger, the rerun finishes every run bit-identical to an uninterrupted one."""
+    import subprocess
+    f, root0, _ = template
+    root = tmpfs / "r"
+    code = main(["run", str(f), "--results", str(root), *RUN])
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert "no space left on the device: free some space" in err and "Traceback" not in err
+    assert str(tmpfs) in err
+    for summary in root.glob("rel/*/summary.json"):  # what was written whole verifies
+        assert json.loads(summary.read_text())["status"] in ("done", "diverged")
+    assert subprocess.run(["mount", "-o", "remount,size=8m", str(tmpfs)]).returncode == 0
+    assert main(["run", str(f), "--results", str(root), *RUN]) == 0
+    capsys.readouterr()
+    for p in (root0 / "rel").glob("*/summary.json"):
+        mine = root / "rel" / p.parent.name
+        assert json.loads((mine / "summary.json").read_text())["metrics"] == \
+            json.loads(p.read_text())["metrics"]
+        assert (mine / "samples.npz").read_bytes() == (p.parent / "samples.npz").read_bytes()

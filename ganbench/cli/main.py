@@ -15,6 +15,7 @@ import contextlib
 import os
 import sys
 import traceback
+from pathlib import Path
 
 from ganbench.cli import base as cli
 from ganbench.cli import baseline, bench, check, compare, data, evaluate, plot, report, run, table
@@ -95,7 +96,7 @@ def _main(argv: list[str]) -> int:
     except Exception as exc:
         if debug:
             traceback.print_exc()
-        code, message = classify(exc)
+        code, message = classify(exc, writes_to(args))
         print(f"error: {message}", file=sys.stderr)
         return code
 
@@ -112,7 +113,16 @@ def announce(verb: str, stream=None) -> None:
         print(f"ganbench {verb}: loading PyTorch ...", file=stream, flush=True)
 
 
-def classify(exc: BaseException) -> tuple[int, str]:
+def writes_to(args: argparse.Namespace) -> str | None:
+    """Where a verb writes (its -o file or its results root): what a refusal names when
+    the OS does not say which file (a write() on a full disk names none)."""
+    for key in ("output", "results"):
+        if getattr(args, key, None):
+            return str(Path(getattr(args, key)).resolve())
+    return None
+
+
+def classify(exc: BaseException, where_written: str | None = None) -> tuple[int, str]:
     """(exit code, message) of an error that ends a verb: bad input is 2, an environment
     that refuses is 4, anything else is a bug (70)."""
     from ganbench.suite import SuiteError
@@ -121,7 +131,8 @@ def classify(exc: BaseException) -> tuple[int, str]:
         return 4, str(exc)
     if isinstance(exc, OSError) and exc.errno in cli.REFUSED and not isinstance(
             exc, FileNotFoundError):
-        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f) or "?"
+        where = " -> ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+        where = where or (f"writing under {where_written}" if where_written else "?")
         return 4, f"{where}: {cli.REFUSED[exc.errno]}"
     if isinstance(exc, (SuiteError, cli.UsageError, RegistryError, FileNotFoundError,
                         ValueError)):
