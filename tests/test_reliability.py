@@ -180,6 +180,8 @@ SAMPLE_DAMAGE = {
     "wrong shape": (_npz(fake=np.zeros(200, np.float32)), "fake has shape (200,)"),
     "more samples than the spec": (_npz(fake=np.zeros((201, 2), np.float32)),
                                    "the spec implies 200 samples"),
+    "fewer samples than the spec": (_npz(fake=np.zeros((199, 2), np.float32)),
+                                    "the spec implies 200 samples"),
     "no fake": (_npz(x=np.zeros((200, 2), np.float32)), "lacks its 'fake' array"),
 }
 

@@ -301,8 +301,8 @@ FULL_READ_BYTES = 16 << 20
 
 def _samples_problem(folder: Path, spec: dict[str, Any]) -> str:
     """samples.npz, where present: a zip of .npy arrays of numbers: ``fake`` [N, D] or
-    [N, C, H, W], and where present ``z`` [N, latent] and ``labels`` [N], with one N, at
-    most the spec's evaluation samples (the trainer writes exactly that many)."""
+    [N, C, H, W], and where present ``z`` [N, latent] and ``labels`` [N], with N the spec's
+    evaluation samples (the trainer writes exactly that many)."""
     p = folder / "samples.npz"
     if not p.is_file():
         return ""
@@ -329,7 +329,7 @@ def _samples_problem(folder: Path, spec: dict[str, Any]) -> str:
                         return f"samples.npz's {name[:-4]} is an array of {dtype}, not numbers"
                     ndim = {"fake.npy": (2, 4), "z.npy": (2, 4), "labels.npy": (1,)}
                     if len(shape) not in ndim.get(name, (len(shape),)) or not shape \
-                            or not 0 < shape[0] <= (n or shape[0]) \
+                            or not 0 < shape[0] or shape[0] != (n or shape[0]) \
                             or shape[0] != (rows := rows or shape[0]):
                         return (f"samples.npz's {name[:-4]} has shape {shape}; the spec "
                                 f"implies {n} samples ([N, D] or [N, C, H, W] samples, "
