@@ -79,12 +79,13 @@ def evaluate(real, fake, dataset=None, metrics=None, seed: int = 0, device: str 
 
 
 def compare(results_dir, a, b, metrics=None, columns=None, alpha: float = 0.05,
-            correction: str = "holm"):
+            correction: str = "holm", pool=()):
     """Selection ``a`` against ``b`` (``"key=value,..."`` or a dict of row labels) in a
     suite's results, per column and metric: the difference of the means over seeds with
     its Welch interval, the p-value corrected over the comparisons, Hedges' g and the
-    finding (``ganbench.report.compare``). Each side must pick one configuration."""
+    finding (``ganbench.report.compare``). Each side must pick one configuration, except
+    in the ``pool`` keys it may mix on purpose."""
     from ganbench.report.compare import compare_results
 
     return compare_results(results_dir, a, b, metrics=metrics, columns=columns, alpha=alpha,
-                           correction=correction)
+                           correction=correction, pool=pool)

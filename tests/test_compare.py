@@ -167,3 +167,24 @@ def test_cli_compare_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, args
     assert code == 2
     assert words in capsys.readouterr().err
     assert sorted(p.name for p in folder.rglob("*")) == before
+
+
+def test_pool_lets_a_side_mix_the_named_settings_and_the_legend_says_so():
+    """--pool regularizer: the non-saturating side averages its plain and R1 runs (8 seeds
+    per column); without it the side is refused, and an unknown key has a did-you-mean."""
+    df = _frame()
+    with pytest.raises(CompareError, match="--pool regularizer"):
+        compare(df, "objective=mine", "objective=nonsaturating", columns=["dataset"],
+                direction_of=DIRECTIONS.get)
+    out = compare(df, "objective=mine", "objective=nonsaturating", columns=["dataset"],
+                  metrics=["modes"], direction_of=DIRECTIONS.get, pool=["regularizer"])
+    ring = out[out.dataset == "ring"].iloc[0]
+    both = df[(df.dataset == "ring") & (df.objective == "nonsaturating")]["metric:modes"]
+    assert ring["N_b"] == 8 and ring["mean_b"] == pytest.approx(both.mean())
+    assert ring["finding"] == "A better"
+    text = render(out, "objective=mine", "objective=nonsaturating", ["dataset"], 0.05,
+                  "holm", pool=["regularizer"])
+    assert "pooled (--pool regularizer): each side averages runs that differ in" in text
+    with pytest.raises(CompareError, match="did you mean 'regularizer'"):
+        compare(df, "objective=mine", "objective=nonsaturating", columns=["dataset"],
+                direction_of=DIRECTIONS.get, pool=["regulariser"])

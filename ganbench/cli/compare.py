@@ -24,6 +24,9 @@ def add_parser(sub) -> None:
     c.add_argument("--correction", choices=CORRECTIONS, default="holm",
                    help="multiplicity correction over the comparisons (holm)")
     c.add_argument("--format", choices=["text", "csv"], default="text")
+    c.add_argument("--pool", nargs="+", default=(), metavar="KEY",
+                   help="settings a side may mix on purpose (its seeds then pool several "
+                        "configurations; the legend says so)")
     c.add_argument("--against", default=None, metavar="RESULTS_DIR",
                    help="instead of --rows: does each row, column and metric of results_dir "
                         "agree with the same suite's results in RESULTS_DIR (e.g. bf16 "
@@ -43,20 +46,22 @@ def cmd_compare(a: argparse.Namespace) -> int:
     from ganbench.report.compare import COLUMNS, compare_results, render
 
     frame = compare_results(a.results_dir, a.rows[0], a.rows[1], metrics=a.metrics,
-                            columns=a.columns, alpha=a.alpha, correction=a.correction)
+                            columns=a.columns, alpha=a.alpha, correction=a.correction,
+                            pool=a.pool)
     if a.format == "csv":
         print(frame.to_csv(index=False, lineterminator="\n"), end="")
     else:
         cols = [c for c in frame.columns if c not in COLUMNS]
-        print(render(frame, a.rows[0], a.rows[1], cols, a.alpha, a.correction), end="")
+        print(render(frame, a.rows[0], a.rows[1], cols, a.alpha, a.correction,
+                     pool=a.pool), end="")
     return 0
 
 
 def _agreement(a: argparse.Namespace) -> int:
     from ganbench.report.compare import agreement_results, render_agreement
 
-    if a.rows is not None or a.metrics is not None or a.columns is not None:
-        raise cli.UsageError("compare --against: --rows, --metric and --columns are for two "
+    if a.rows is not None or a.metrics is not None or a.columns is not None or a.pool:
+        raise cli.UsageError("compare --against: --rows, --metric, --columns and --pool are for two "
                              "selections of one folder; the table's rows and columns and "
                              "the --margin metrics are compared")
     margins: dict[str, float] = {}

@@ -50,9 +50,10 @@ def _show(sel: dict[str, str]) -> str:
     return ",".join(f"{k}={v}" for k, v in sel.items())
 
 
-def _pick(df: pd.DataFrame, sel: dict[str, str], columns: list[str], side: str
-          ) -> dict[tuple, pd.DataFrame]:
-    """The runs of one side in each column key; exactly one configuration each."""
+def _pick(df: pd.DataFrame, sel: dict[str, str], columns: list[str], side: str,
+          pool: Sequence[str] = ()) -> dict[tuple, pd.DataFrame]:
+    """The runs of one side in each column key; exactly one configuration each, except in
+    the ``pool`` keys, which a side may mix on purpose."""
     labels = _labels(df)
     for k in sel:
         if k not in labels:
@@ -65,7 +66,7 @@ def _pick(df: pd.DataFrame, sel: dict[str, str], columns: list[str], side: str
         hints = "; ".join(f"{k}: {', '.join(sorted(map(str, df[k].dropna().unique())))}"
                           for k in sel)
         raise CompareError(f"selection {side} ({_show(sel)}) matches no run (values: {hints})")
-    config = [c for c in labels if c not in columns]
+    config = [c for c in labels if c not in columns and c not in pool]
     out: dict[tuple, pd.DataFrame] = {}
     for ck, part in (sub.groupby([*columns], sort=False, dropna=False) if columns
                      else [((), sub)]):
@@ -78,7 +79,8 @@ def _pick(df: pd.DataFrame, sel: dict[str, str], columns: list[str], side: str
             where = ", ".join(f"{c}={v}" for c, v in zip(columns, ck)) or "the results"
             raise CompareError(
                 f"selection {side} ({_show(sel)}) matches {len(configs)} configurations in "
-                f"{where}: {shown}; add keys to pick one (e.g. {differ[0]}=...)")
+                f"{where}: {shown}; add keys to pick one (e.g. {differ[0]}=...), or pool "
+                f"them knowingly (--pool {' '.join(differ)})")
         out[tuple(str(x) for x in ck)] = part
     return out
 
@@ -94,12 +96,13 @@ def _values(part: pd.DataFrame | None, metric: str) -> tuple[np.ndarray, int]:
 def compare(df: pd.DataFrame, a: dict[str, str] | str, b: dict[str, str] | str,
             metrics: Sequence[str] | None = None, columns: Sequence[str] | None = None,
             alpha: float = 0.05, correction: str = "holm",
-            direction_of=None) -> pd.DataFrame:
+            direction_of=None, pool: Sequence[str] = ()) -> pd.DataFrame:
     """Tidy comparison of selection ``a`` against ``b`` in ``df`` (``load_results`` of one
     suite). ``columns``: the axes compared separately (default: none, i.e. one column);
     ``metrics``: default every ranked metric with values. ``finding`` is "A better",
     "B better" (by the metric's direction, at ``alpha`` after the correction), "no
-    difference shown", or "untested" (fewer than 2 values on a side)."""
+    difference shown", or "untested" (fewer than 2 values on a side). ``pool``: settings
+    a side may mix (its seeds then come from several configurations)."""
     stats.check_alpha(alpha)
     a = parse_selection(a) if isinstance(a, str) else dict(a)
     b = parse_selection(b) if isinstance(b, str) else dict(b)
@@ -107,6 +110,9 @@ def compare(df: pd.DataFrame, a: dict[str, str] | str, b: dict[str, str] | str,
     for c in columns:
         if c not in df.columns:
             raise CompareError(unknown_message("column axis", c, _labels(df)))
+    for c in pool:
+        if c not in _labels(df):
+            raise CompareError(unknown_message("--pool key", c, _labels(df)))
     if direction_of is None:
         from ganbench.metrics.registry import direction as direction_of
     available = [c[len("metric:"):] for c in df.columns if c.startswith("metric:")]
@@ -115,7 +121,7 @@ def compare(df: pd.DataFrame, a: dict[str, str] | str, b: dict[str, str] | str,
     for m in metrics:
         if m not in available:
             raise CompareError(unknown_message("metric", m, available))
-    side_a, side_b = _pick(df, a, columns, "A"), _pick(df, b, columns, "B")
+    side_a, side_b = _pick(df, a, columns, "A", pool), _pick(df, b, columns, "B", pool)
     if any(side_a.get(k) is not None and side_a[k].index.equals(part.index)
            for k, part in side_b.items()):
         raise CompareError(f"selections A ({_show(a)}) and B ({_show(b)}) pick the same runs")
@@ -148,7 +154,7 @@ def compare(df: pd.DataFrame, a: dict[str, str] | str, b: dict[str, str] | str,
 
 
 def render(frame: pd.DataFrame, a: str, b: str, columns: Sequence[str], alpha: float,
-           correction: str, digits: int = 3) -> str:
+           correction: str, digits: int = 3, pool: Sequence[str] = ()) -> str:
     """The comparison as a text table with its legend."""
     from ganbench.util import textfmt
 
@@ -174,13 +180,17 @@ def render(frame: pd.DataFrame, a: str, b: str, columns: Sequence[str], alpha: f
               "Hedges' g: the difference in pooled seed standard deviations (small-sample "
               "corrected)",
               "untested: fewer than 2 values on a side"]
+    if pool:
+        from ganbench.results.pooling import pooled_note
+
+        legend.append(pooled_note(pool).replace("each cell averages", "each side averages"))
     return "\n".join([textfmt.render(head, body), "", *legend]) + "\n"
 
 
 def compare_results(results_dir, a: dict[str, str] | str, b: dict[str, str] | str,
                     metrics: Sequence[str] | None = None,
                     columns: Sequence[str] | None = None, alpha: float = 0.05,
-                    correction: str = "holm") -> pd.DataFrame:
+                    correction: str = "holm", pool: Sequence[str] = ()) -> pd.DataFrame:
     """``compare`` on a suite's results folder: its recorded runs only, and by default the
     columns of its table (``ganbench.compare``)."""
     from ganbench.results import ordered_results, read_suite_record, recorded_runs
@@ -197,7 +207,7 @@ def compare_results(results_dir, a: dict[str, str] | str, b: dict[str, str] | st
         metrics = [m for m in table["metrics"] if direction(m)
                    and f"metric:{m}" in df.columns]
     return compare(df, a, b, metrics=metrics, columns=columns, alpha=alpha,
-                   correction=correction)
+                   correction=correction, pool=pool)
 
 
 # --- two result sets of one suite (e.g. bf16 against fp32) -----------------------------------
