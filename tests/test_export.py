@@ -19,7 +19,7 @@ from ganbench.suite import parse_suite
 def results(tmp_path_factory):
     """2 objectives x 2 seeds on the ring, 3 evaluations each, samples near the modes."""
     root = tmp_path_factory.mktemp("export")
-    s = parse_suite({"name": "exp", "base": {"evaluation": {"metrics": ["modes"]}},
+    s = parse_suite({"name": "exp", "base": {"evaluation": {"samples": 200, "metrics": ["modes"]}},
                      "grid": {"dataset": ["ring"], "objective": ["minimax", "hinge"], "seed": [0, 1]},
                      "table": {"rows": ["objective"], "columns": ["dataset"], "metrics": ["modes"]}})
     write_suite_record(s, root)

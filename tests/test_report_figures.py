@@ -49,7 +49,7 @@ def write(root, suite, values, train_s=None, history=None, samples=True):
 @pytest.fixture(scope="module")
 def grid_results(tmp_path_factory):
     s = parse_suite({"name": "figs", "description": "figures ± their ranges",
-                     "base": {"evaluation": {"metrics": ["modes"]}},
+                     "base": {"evaluation": {"samples": 300, "metrics": ["modes"]}},
                      "grid": {"dataset": ["ring", "grid"], "objective": OBJECTIVES, "seed": [0, 1, 2]},
                      "table": {"rows": ["objective"], "columns": ["dataset"], "metrics": ["modes"]}})
     # one mixed ensemble per dataset (all objectives and seeds train together)
@@ -132,3 +132,28 @@ def test_throughput_lists_one_ensemble_as_one_group(grid_results):
 def test_suite_dump_keeps_non_ascii(grid_results):
     c = collect(grid_results[0])
     assert "figures ± their ranges" in c.suite_yaml and "\\xB1" not in c.suite_yaml
+
+
+@pytest.mark.parametrize("values", [
+    [0.0, 1e-4, 3.0, 25636.0],        # a diverged Dirac-GAN beside converged ones
+    [-0.5, 0.0, 3.1, 25636.0],        # both signs, the positive side far larger
+    [-1e4, -2.0, 0.0, 1e-3],          # both signs, the negative side larger
+    [-3e4, 0.01, 3e4],
+])
+def test_a_wide_span_gets_decade_ticks_inside_the_values_on_each_side(values):
+    """Symmetric-log axes: every sign that has values gets at least one labelled decade
+    within the axis, the larger side at least two (one tick alone cannot show a scale)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    v = np.array(values)
+    ax.plot(v, np.arange(len(v)), "o")
+    assert figures.auto_scale(ax, v, "x") == "symlog"
+    lo, hi = ax.get_xlim()
+    shown = [t for t in ax.get_xticks() if lo <= t <= hi]
+    up, down = [t for t in shown if t > 0], [t for t in shown if t < 0]
+    assert 0.0 in shown and (v.max() <= 0 or up) and (v.min() >= 0 or down)
+    assert max(len(up), len(down)) >= 2
+    assert max(shown) <= v.max() and min(shown) >= min(v.min(), 0.0)
+    plt.close(fig)

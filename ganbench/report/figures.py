@@ -350,12 +350,21 @@ def auto_scale(ax, values: np.ndarray, axis: str) -> str:
     lo = math.floor(math.log10(max(pos.min(), pos.max() * 1e-8)))
     hi = math.ceil(math.log10(pos.max()))
     setter("symlog", linthresh=10.0 ** lo)
-    decades = list(range(lo, hi + 1))[::max(1, math.ceil((hi - lo + 1) / 4))]
-    if (v < 0).any():  # both signs: two decades a side keep the labels apart
-        decades = sorted({(lo + hi + 1) // 2, hi})
-    ticks = [0.0, *(10.0 ** d for d in decades)]
-    if (v < 0).any():
-        ticks = [-t for t in reversed(ticks[1:])] + ticks
+
+    def side(mags: np.ndarray, most: int) -> list[float]:
+        # decades inside this sign's own values (a tick past the data is off the axis),
+        # the largest always, at most ``most`` of them so that labels keep apart
+        if not len(mags):
+            return []
+        top = math.floor(math.log10(mags.max()))
+        bottom = min(top, max(lo, math.floor(math.log10(mags.min()))))
+        decades = list(range(top, bottom - 1, -max(1, math.ceil((top - bottom + 1) / most))))
+        return [10.0 ** d for d in decades]
+    up, down = np.abs(v[v > 0]), np.abs(v[v < 0])
+    both = len(up) and len(down)  # both signs: fewer labels on the smaller side
+    more_up = len(up) and (not len(down) or up.max() >= down.max())
+    ticks = [0.0, *side(up, 4 if not both else 3 if more_up else 1)]
+    ticks = sorted([-t for t in side(down, 4 if not both else 1 if more_up else 3)] + ticks)
     which = ax.xaxis if axis == "x" else ax.yaxis
     which.set_major_locator(FixedLocator(ticks))
     which.set_major_formatter(FuncFormatter(
