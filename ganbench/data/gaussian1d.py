@@ -41,6 +41,7 @@ class GaussianMixture1D(Dataset):
         self.weights = [x / total for x in w]
         self.means, self.stds = m, s
         self.num_classes = len(w)
+        self._on: dict = {}  # device -> (weights, means, stds) as tensors there
 
     # --- the exact distribution (float64 numpy, for quadrature) ---------------------------
     def log_density(self, x: np.ndarray) -> np.ndarray:
@@ -60,9 +61,13 @@ class GaussianMixture1D(Dataset):
 
     def sample_labeled(self, n, generator, device="cpu", split="train"):
         dev = generator.device
-        w = torch.tensor(self.weights, dtype=torch.float64, device=dev)
+        if dev not in self._on:  # once per device: a host copy every draw would synchronise
+            self._on[dev] = (torch.tensor(self.weights, dtype=torch.float64, device=dev),
+                             torch.tensor(self.means, device=dev),
+                             torch.tensor(self.stds, device=dev))
+        w, means, stds = self._on[dev]
         idx = torch.multinomial(w, n, replacement=True, generator=generator)
         noise = torch.randn(n, 1, generator=generator, device=dev)
-        m = torch.tensor(self.means, device=dev)[idx, None]
-        s = torch.tensor(self.stds, device=dev)[idx, None]
+        m = means[idx, None]
+        s = stds[idx, None]
         return (m + s * noise).to(device), idx.to(device)

@@ -24,16 +24,26 @@ class GaussianMixture(Dataset):
         self.weights = None if weights is None else weights / weights.sum()
         self.shape = (self.centres.shape[1],)
         self.num_classes = self.centres.shape[0]
+        self._on: dict[torch.device, tuple[Tensor, Tensor | None]] = {}
+
+    def _constants(self, dev: torch.device) -> tuple[Tensor, Tensor | None]:
+        """Centres and weights on ``dev``, copied once: a copy from host memory every
+        draw would make each training step wait for the GPU (a synchronising transfer)."""
+        if dev not in self._on:
+            self._on[dev] = (self.centres.to(dev),
+                             None if self.weights is None else self.weights.to(dev))
+        return self._on[dev]
 
     def sample_labeled(self, n, generator, device="cpu", split="train"):
         dev = generator.device
         k = self.centres.shape[0]
-        if self.weights is None:
+        centres, weights = self._constants(dev)
+        if weights is None:
             idx = torch.randint(k, (n,), generator=generator, device=dev)
         else:
-            idx = torch.multinomial(self.weights.to(dev), n, replacement=True, generator=generator)
+            idx = torch.multinomial(weights, n, replacement=True, generator=generator)
         noise = torch.randn(n, self.shape[0], generator=generator, device=dev)
-        x = self.centres.to(dev)[idx] + self.std * noise
+        x = centres[idx] + self.std * noise
         return x.to(device), idx.to(device)
 
     def mode_centres(self) -> Tensor:
