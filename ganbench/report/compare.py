@@ -17,6 +17,7 @@ import pandas as pd
 
 from ganbench.registry import unknown_message
 from ganbench.results.aggregate import cell
+from ganbench.results.pooling import NOT_SETTINGS
 from ganbench.util import stats
 
 # load_results columns that are not labels of a run's configuration
@@ -42,8 +43,7 @@ def parse_selection(text: str) -> dict[str, str]:
 
 
 def _labels(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if c not in NOT_LABELS and not c.startswith(("metric:",
-                                                                                "time:"))]
+    return [c for c in df.columns if c not in NOT_LABELS and not c.startswith(NOT_SETTINGS)]
 
 
 def _show(sel: dict[str, str]) -> str:

@@ -17,6 +17,7 @@ import yaml
 
 from ganbench.report.style import Style
 from ganbench.results import RunDir, load_results, ordered_results, read_suite_record
+from ganbench.results.pooling import NOT_SETTINGS
 from ganbench.util import strict_json
 
 # load_results columns that are not labels of the grid
@@ -26,7 +27,7 @@ LOSSES = ("d_loss", "g_loss")
 
 
 def label_axes(df: pd.DataFrame) -> list[str]:
-    return [c for c in df.columns if c not in NOT_LABELS and not c.startswith(("metric:", "time:"))]
+    return [c for c in df.columns if c not in NOT_LABELS and not c.startswith(NOT_SETTINGS)]
 
 
 def run_dir(results_dir: Path, suite: str, run_id: str) -> RunDir:
@@ -55,7 +56,7 @@ def wide_history(root: Path, runs: pd.DataFrame) -> pd.DataFrame:
             .pivot(index=["run_id", "step"], columns="metric", values="value").reset_index())
     wide.columns.name = None
     wide["step"] = wide["step"].astype(int)
-    keep = [c for c in runs.columns if not c.startswith(("metric:", "time:"))
+    keep = [c for c in runs.columns if not c.startswith(NOT_SETTINGS)
             and (c == "run_id" or c not in wide.columns)]
     return runs[keep].merge(wide, on="run_id", how="inner")  # the runs' (grid) order
 

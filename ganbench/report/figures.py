@@ -348,7 +348,6 @@ def auto_scale(ax, values: np.ndarray, axis: str) -> str:
         setter("log")
         return "log"
     lo = math.floor(math.log10(max(pos.min(), pos.max() * 1e-8)))
-    hi = math.ceil(math.log10(pos.max()))
     setter("symlog", linthresh=10.0 ** lo)
 
     def side(mags: np.ndarray, most: int) -> list[float]:

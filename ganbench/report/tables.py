@@ -28,7 +28,13 @@ from ganbench import util
 from ganbench.registry import unknown_message
 from ganbench.report.published import legend as published_legend
 from ganbench.results import claims as cl
-from ganbench.results.pooling import check_cells, config_items, one_suite, pooled_note
+from ganbench.results.pooling import (
+    NOT_SETTINGS,
+    check_cells,
+    config_items,
+    one_suite,
+    pooled_note,
+)
 from ganbench.results.record import recorded_runs
 from ganbench.suite import reference as pub
 from ganbench.util import stats, textfmt
@@ -182,7 +188,7 @@ def build_table(df: pd.DataFrame, rows: list[str], columns: list[str], metrics: 
         raise ValueError(unknown_message("interval", interval, list(INTERVAL_NAMES)))
     for axis in [*rows, *columns]:
         if axis not in df.columns:
-            labels = [c for c in df.columns if not c.startswith(("metric:", "time:"))]
+            labels = [c for c in df.columns if not c.startswith(NOT_SETTINGS)]
             raise ValueError(unknown_message("table axis", axis, labels))
     available = {c[len("metric:"):] for c in df.columns if c.startswith("metric:")}
     known = set(_metrics().entry_index())

@@ -83,10 +83,15 @@ def _optional(key: str) -> bool:
     return key.startswith(METRICS + ".")
 
 
+# load_results column prefixes that are not settings of a run: values, timings, and the
+# preprocessing its feature extractors recorded (provenance, checked on its own)
+NOT_SETTINGS = ("metric:", "time:", "preprocessing:")
+
+
 def config_columns(df: pd.DataFrame) -> list[str]:
     """The columns of a results frame that are settings (labels and varying config keys)."""
     return [c for c in df.columns
-            if c not in NOT_CONFIG and not str(c).startswith(("metric:", "time:"))]
+            if c not in NOT_CONFIG and not str(c).startswith(NOT_SETTINGS)]
 
 
 def one_suite(df: pd.DataFrame, root: Path | str) -> str:
