@@ -42,7 +42,8 @@ def fake_results(tmp_path_factory):
         # samples off the kept modes move onto them (the spec's 600 samples, all near the
         # first `keep` modes)
         far = np.linalg.norm(x[:, None] - centres[None, :keep], axis=2).min(1) >= 1.0
-        x[far] = centres[np.arange(far.sum()) % keep] + (x[far] - x[far].mean(0)) * 0.01
+        if far.any():
+            x[far] = centres[np.arange(far.sum()) % keep] + (x[far] - x[far].mean(0)) * 0.01
         rows = [{"step": step, "modes": float(min(keep, step // 10)), "fid": float(rng.gamma(2.0) * 10),
                  "d_loss": float(rng.normal(1.0, 0.1)), "g_loss": float(rng.normal(0.7, 0.1))}
                 for step in (10, 20, 30)]
